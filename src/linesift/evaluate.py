@@ -1,0 +1,240 @@
+"""Stage ``evaluate``: predictions -> metrics (metrics/*.json) and plots (plots/*.png).
+
+Reports, for the shipped thresholds: grouped-CV mean word F1 of the html model on WCXB
+(overall, per page type, per fold), the same model on the held-out readability pages, the
+text model on each plain-text rendering, the oracle F1 of the segmentation, line-level
+precision/recall/ROC-AUC, and the worst pages. Everything is also logged to the MLflow run
+that trained the models.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import config
+from .modeling.model_io import load_model
+from .modeling.train import page_scorer
+
+log = logging.getLogger(__name__)
+
+
+def page_scores(
+    pred: pd.DataFrame, texts: pd.Series, pages: pd.DataFrame, threshold: float
+) -> pd.DataFrame:
+    """One row per (page, view): precision, recall, F1 of the lines with prob >= threshold."""
+    scorer, rows = page_scorer(pred, texts, pages)
+    p, r, f1 = scorer.score(pred["prob"].to_numpy() >= threshold)
+    out = rows[["page_id", "view", "dataset", "page_type", "domain", "oracle_f1"]].copy()
+    out["precision"], out["recall"], out["f1"] = p, r, f1
+    fold = pred.groupby(pred["page_id"] + "\x00" + pred["view"], sort=False)["fold"].first()
+    out["fold"] = fold.to_numpy()
+    return out
+
+
+def line_metrics(pred: pd.DataFrame, threshold: float) -> dict[str, float]:
+    from sklearn.metrics import precision_score, recall_score, roc_auc_score
+
+    y, prob = pred["label"].to_numpy(), pred["prob"].to_numpy()
+    hat = prob >= threshold
+    return {
+        "line_precision": float(precision_score(y, hat, zero_division=0)),
+        "line_recall": float(recall_score(y, hat, zero_division=0)),
+        "line_roc_auc": float(roc_auc_score(y, prob)) if len(set(y)) == 2 else float("nan"),
+    }
+
+
+def evaluate(params: dict[str, Any]) -> dict[str, Any]:
+    lines = pd.read_parquet(config.LINES_FILE, columns=["page_id", "view", "line_no", "text"])
+    pages = pd.read_parquet(config.PAGES_FILE)
+    train_sets = params["train"]["train_datasets"]
+    metrics: dict[str, Any] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    for kind in config.MODEL_KINDS:
+        model = load_model(config.model_dir(kind))
+        pred = pd.read_parquet(config.predictions_file(kind))
+        key = lines["page_id"] + "\x00" + lines["view"] + "\x00" + lines["line_no"].astype(str)
+        text_index = pd.Series(lines["text"].to_numpy(), index=key)
+        pkey = pred["page_id"] + "\x00" + pred["view"] + "\x00" + pred["line_no"].astype(str)
+        texts = pd.Series(text_index.loc[pkey].to_numpy())
+        scores = page_scores(pred, texts, pages, model.threshold)
+        tables[kind] = scores
+        m: dict[str, Any] = {"threshold": model.threshold}
+        cv = scores[scores.dataset.isin(train_sets)]
+        for view, part in scores.groupby("view"):
+            tag = "cv" if view in ("html",) else f"cv_{view}"
+            cv_part = part[part.dataset.isin(train_sets)]
+            if len(cv_part):
+                m[f"{tag}_f1"] = cv_part.f1.mean()
+                m[f"{tag}_precision"] = cv_part.precision.mean()
+                m[f"{tag}_recall"] = cv_part.recall.mean()
+                m[f"{tag}_oracle_f1"] = cv_part.oracle_f1.mean()
+            for dataset, dpart in part[~part.dataset.isin(train_sets)].groupby("dataset"):
+                suffix = "" if view == "html" else f"_{view}"
+                m[f"{dataset}{suffix}_f1"] = dpart.f1.mean()
+                m[f"{dataset}{suffix}_oracle_f1"] = dpart.oracle_f1.mean()
+        wcxb = cv[cv.dataset == "wcxb"]
+        m["cv_f1_wcxb"] = wcxb.f1.mean() if len(wcxb) else float("nan")
+        m["cv_f1_all_views"] = cv.f1.mean()
+        m["per_page_type"] = {
+            t: {
+                "f1": g.f1.mean(),
+                "precision": g.precision.mean(),
+                "recall": g.recall.mean(),
+                "oracle_f1": g.oracle_f1.mean(),
+                "pages": len(g),
+            }
+            for t, g in wcxb.groupby("page_type")
+        }
+        m["per_fold_f1"] = {int(k): v for k, v in cv.groupby("fold").f1.mean().items()}
+        m.update(line_metrics(pred[pred.dataset.isin(train_sets)], model.threshold))
+        metrics[kind] = _rounded(m)
+    _write(metrics, tables, params)
+    _plots(tables, metrics)
+    return metrics
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, float | np.floating):
+        return round(float(value), 4)
+    return value
+
+
+def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dict) -> None:
+    config.METRICS_DIR.mkdir(parents=True, exist_ok=True)
+    flat = {
+        "html_cv_f1": metrics["html"]["cv_f1_wcxb"],
+        "html_oracle_f1": metrics["html"].get("cv_oracle_f1"),
+        "readability_f1": metrics["html"].get("readability_f1"),
+        "readability_oracle_f1": metrics["html"].get("readability_oracle_f1"),
+        "text_cv_f1": metrics["text"].get("cv_text_f1"),
+        "text_rows_cv_f1": metrics["text"].get("cv_text-rows_f1"),
+        "html_line_roc_auc": metrics["html"]["line_roc_auc"],
+    }
+    for t, v in metrics["html"]["per_page_type"].items():
+        flat[f"html_cv_f1_{t}"] = v["f1"]
+        flat[f"oracle_f1_{t}"] = v["oracle_f1"]
+    _write_json(config.METRICS_DIR / "metrics.json", flat)
+    _write_json(config.METRICS_DIR / "details.json", metrics)
+    worst = tables["html"][tables["html"].dataset == "wcxb"].nsmallest(
+        params["evaluate"]["worst_pages"], "f1"
+    )
+    worst.to_csv(config.METRICS_DIR / "worst_pages.csv", index=False, float_format="%.4f")
+    scores = pd.concat(tables.values(), ignore_index=True)
+    scores.to_csv(config.METRICS_DIR / "page_scores.csv", index=False, float_format="%.4f")
+
+
+def _write_json(path, data) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _plots(tables: dict[str, pd.DataFrame], metrics: dict[str, Any]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    config.PLOTS_DIR.mkdir(parents=True, exist_ok=True)
+    per_type = metrics["html"]["per_page_type"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = sorted(per_type)
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, [per_type[n]["f1"] for n in names], 0.4, label="linesift (CV)")
+    ax.bar(x + 0.2, [per_type[n]["oracle_f1"] for n in names], 0.4, label="oracle")
+    ax.set_xticks(x, names, rotation=30)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mean word F1")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(config.PLOTS_DIR / "f1_per_page_type.png", dpi=100)
+    plt.close(fig)
+
+    from sklearn.metrics import precision_recall_curve
+
+    fig, ax = plt.subplots(figsize=(4.5, 4))
+    for kind in config.MODEL_KINDS:
+        pred = pd.read_parquet(config.predictions_file(kind), columns=["label", "prob", "fold"])
+        pred = pred[pred.fold >= 0]
+        p, r, _ = precision_recall_curve(pred.label, pred.prob)
+        ax.plot(r, p, label=kind)
+    ax.set_xlabel("line recall")
+    ax.set_ylabel("line precision")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(config.PLOTS_DIR / "precision_recall.png", dpi=100)
+    plt.close(fig)
+
+    pred = pd.read_parquet(config.predictions_file("html"), columns=["label", "prob", "fold"])
+    pred = pred[pred.fold >= 0]
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.hist(
+        [pred.prob[pred.label == 1], pred.prob[pred.label == 0]],
+        bins=40,
+        label=["content", "boilerplate"],
+        log=True,
+    )
+    ax.set_xlabel("predicted probability (out of fold)")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(config.PLOTS_DIR / "probability_by_class.png", dpi=100)
+    plt.close(fig)
+
+
+def log_to_mlflow(metrics: dict[str, Any]) -> None:
+    """Add the evaluation to the MLflow run that trained the shipped models."""
+    import mlflow
+
+    run_id = load_model(config.model_dir("html")).card.get("mlflow_run_id")
+    if not run_id:
+        log.info("models have no MLflow run id; metrics not logged to MLflow")
+        return
+    mlflow.set_tracking_uri(config.MLFLOW_TRACKING_URI)
+    with mlflow.start_run(run_id=run_id):
+        flat = json.loads((config.METRICS_DIR / "metrics.json").read_text("utf-8"))
+        mlflow.log_metrics({k: v for k, v in flat.items() if v is not None})
+        for kind, m in metrics.items():
+            for fold, f1 in m["per_fold_f1"].items():
+                mlflow.log_metric(f"{kind}_fold_f1", f1, step=fold)
+            for key in ("line_precision", "line_recall", "line_roc_auc"):
+                mlflow.log_metric(f"{kind}_{key}", m[key])
+        mlflow.log_artifacts(str(config.PLOTS_DIR), "plots")
+        mlflow.log_artifacts(str(config.METRICS_DIR), "metrics")
+
+
+def summary(metrics: dict[str, Any]) -> str:
+    html, text = metrics["html"], metrics["text"]
+    nan = float("nan")
+    rows = [
+        f"html model, grouped 5-fold CV on WCXB dev: word F1 {html['cv_f1_wcxb']:.4f} "
+        f"(P {html.get('cv_precision', nan):.4f} R {html.get('cv_recall', nan):.4f}),"
+        f" oracle F1 {html.get('cv_oracle_f1', nan):.4f}",
+        f"readability pages (held out): F1 {html.get('readability_f1', nan):.4f}, "
+        f"oracle {html.get('readability_oracle_f1', nan):.4f}",
+        "per page type (F1 / oracle):",
+    ]
+    for t, v in sorted(html["per_page_type"].items()):
+        rows.append(f"  {t:<14} {v['f1']:.4f} / {v['oracle_f1']:.4f}  ({v['pages']} pages)")
+    for key, value in sorted(text.items()):
+        if key.startswith("cv_text") and key.endswith("_f1") and "oracle" not in key:
+            rows.append(f"text model {key}: {value:.4f}")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    params = config.load_params()
+    metrics = evaluate(params)
+    print(summary(metrics))
+    log_to_mlflow(metrics)
+
+
+if __name__ == "__main__":
+    main()

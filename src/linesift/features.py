@@ -1,0 +1,555 @@
+"""Lines to a feature matrix.
+
+Feature families (each a small function over the columns of a batch of pages), unioned into
+one matrix whose column names and order are the versioned ``SCHEMA``:
+
+- length: chars, words (CJK characters count as words), mean word length
+- punctuation: ratios, terminal punctuation, digits, uppercase, pipes, bullets
+- links: link density
+- position: relative index, share of the page's words before the line, distance to the
+  page's densest text region
+- dom: block tag, inherited context flags (nav/header/footer/aside/li/table/form/...),
+  class/id keyword families, hidden, depth, where the line came from (DOM, noscript,
+  JSON-LD, page state)
+- container: aggregates over lines that share the same parent block
+- language: stopword density, with the page's language guessed from ~50 stopword lists
+- repetition: how often the same text occurs on the page
+- page: page-level statistics
+- neighbours: key features of lines +-1 and +-2, and smoothed windows
+
+Everything is computed over a whole batch at once (numpy over concatenated pages), and the
+same function serves training and inference, so there is no train/serve skew.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
+
+SCHEMA_VERSION = "1"
+
+# Block tags with their own code (categorical feature); anything else is "other" (0).
+TAG_CODES = {
+    t: i + 1
+    for i, t in enumerate(
+        [
+            "p",
+            "div",
+            "li",
+            "td",
+            "th",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "a",
+            "span",
+            "title",
+            "dt",
+            "dd",
+            "pre",
+            "blockquote",
+            "figcaption",
+            "nav",
+            "header",
+            "footer",
+            "aside",
+            "article",
+            "section",
+            "main",
+            "form",
+            "label",
+            "button",
+            "option",
+            "summary",
+            "caption",
+            "address",
+            "body",
+            "html",
+            "ul",
+            "ol",
+            "table",
+            "tr",
+            "noscript",
+        ]
+    )
+}
+
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+TOKEN_RE = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+CJK_RE = re.compile(rf"[{_CJK}]")
+TERMINAL = frozenset(".!?。！？…\"'”’)")
+BULLETS = frozenset("•·-–—*»›>|◦▪►→✓")
+PUNCT_RE = re.compile(r"[^\w\s]")
+
+STOPWORD_LANGS = [
+    "en",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt",
+    "nl",
+    "sv",
+    "da",
+    "no",
+    "fi",
+    "pl",
+    "cs",
+    "sk",
+    "sl",
+    "hr",
+    "ro",
+    "hu",
+    "tr",
+    "ru",
+    "uk",
+    "bg",
+    "el",
+    "ca",
+    "eu",
+    "gl",
+    "et",
+    "lv",
+    "lt",
+    "id",
+    "ms",
+    "vi",
+    "zh",
+    "ja",
+    "ko",
+    "ar",
+    "fa",
+    "he",
+    "hi",
+]
+
+NEIGHBOUR_BASE = ("log_words", "ends_terminal", "stop_density", "punct_ratio")
+NEIGHBOUR_OFFSETS = (-2, -1, 1, 2)
+
+
+@lru_cache(maxsize=1)
+def _stopword_masks() -> dict[str, int]:
+    import stopwordsiso
+
+    masks: dict[str, int] = {}
+    for bit, lang in enumerate(STOPWORD_LANGS):
+        for word in stopwordsiso.stopwords(lang):
+            masks[word.lower()] = masks.get(word.lower(), 0) | (1 << bit)
+    return masks
+
+
+def tokens(text: str) -> list[str]:
+    """Words for length features: ``\\w+`` runs, but every CJK character is its own word."""
+    return TOKEN_RE.findall(text.lower())
+
+
+def _suffix(offset: int) -> str:
+    return f"{'p' if offset > 0 else 'm'}{abs(offset)}"
+
+
+def _html_feature_names() -> list[str]:
+    names = [
+        # length
+        "log_chars",
+        "log_words",
+        "n_words",
+        "mean_word_len",
+        "cjk_ratio",
+        # punctuation
+        "punct_ratio",
+        "ends_terminal",
+        "ends_colon",
+        "digit_ratio",
+        "upper_ratio",
+        "starts_upper",
+        "title_case_ratio",
+        "pipe_count",
+        "starts_bullet",
+        "comma_per_word",
+        "period_per_word",
+        "has_copyright",
+        "has_at_or_url",
+        "ends_ellipsis",
+        # language
+        "stop_density",
+        "stop_count",
+        # repetition
+        "repeat_count",
+        # position
+        "rel_index",
+        "words_before_frac",
+        "log_index_from_end",
+        "rel_to_dense",
+        # page
+        "page_log_lines",
+        "page_log_words",
+        "line_word_share",
+        # neighbours
+        *[f"{b}_{_suffix(o)}" for o in NEIGHBOUR_OFFSETS for b in NEIGHBOUR_BASE],
+        "stop_density_win5",
+        "log_words_win5",
+        "log_words_win11",
+        # links (html only from here)
+        "link_density",
+        *[f"link_density_{_suffix(o)}" for o in NEIGHBOUR_OFFSETS],
+        "all_link",
+        "page_link_density",
+        "link_density_win5",
+        # dom
+        "tag",
+        "depth",
+        "rel_depth",
+        "hidden",
+        "source",
+        *[f"ctx_{t}" for t in CONTEXT_TAGS],
+        *[f"kw_{k}" for k in KEYWORD_NAMES],
+        # container
+        "container_log_lines",
+        "container_log_words",
+        "container_link_density",
+        "container_stop_density",
+        "container_line_rank",
+        # structured data already visible in the DOM
+        "dom_covered",
+    ]
+    return names
+
+
+HTML_FEATURES: list[str] = _html_feature_names()
+TEXT_FEATURES: list[str] = HTML_FEATURES[: HTML_FEATURES.index("link_density")]
+CATEGORICAL = ("tag", "source")
+
+
+def feature_names(kind: str) -> list[str]:
+    """Column order of the model of ``kind`` ("html" or "text")."""
+    return HTML_FEATURES if kind == "html" else TEXT_FEATURES
+
+
+def lines_frame(pages: Sequence[PageLines]) -> pd.DataFrame:
+    """Concatenate segmented pages into one frame with a ``page`` column (0..len-1)."""
+    counts = [len(p) for p in pages]
+    cols: dict[str, list] = {}
+    for p in pages:
+        for name, values in p.columns().items():
+            cols.setdefault(name, []).extend(values)
+    if not cols:
+        cols = {name: [] for name in PageLines().columns()}
+    frame = pd.DataFrame(cols)
+    frame["page"] = np.repeat(np.arange(len(pages)), counts)
+    return frame
+
+
+def _page_starts(page: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per line: index within its page, page length, and the page's first row."""
+    n = len(page)
+    if n == 0:
+        z = np.zeros(0, dtype=np.int64)
+        return z, z, z
+    change = np.r_[True, page[1:] != page[:-1]]
+    start_rows = np.flatnonzero(change)
+    group = np.cumsum(change) - 1
+    sizes = np.diff(np.r_[start_rows, n])
+    first = start_rows[group]
+    return np.arange(n) - first, sizes[group], group
+
+
+def _shift(values: np.ndarray, offset: int, index: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """``values`` of the line ``offset`` away within the same page; NaN past the page edges."""
+    out = np.full(len(values), np.nan)
+    target = index + offset
+    ok = (target >= 0) & (target < size)
+    rows = np.flatnonzero(ok)
+    out[rows] = values[rows + offset]
+    return out
+
+
+def _window_mean(values: np.ndarray, width: int, group: np.ndarray) -> np.ndarray:
+    """Centered moving average within each page (edges use the lines available)."""
+    series = pd.Series(values)
+    return (
+        series.groupby(group)
+        .transform(lambda s: s.rolling(width, center=True, min_periods=1).mean())
+        .to_numpy()
+    )
+
+
+def _group_sum(key: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    return np.bincount(key, weights=values, minlength=n_groups)
+
+
+def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
+    """Feature matrix (one row per line of ``frame``) in the column order of ``kind``.
+
+    ``frame`` has the segment columns plus ``page`` (rows of a page contiguous, in order).
+    """
+    n = len(frame)
+    texts = frame["text"].tolist()
+    page = frame["page"].to_numpy()
+    index, size, group = _page_starts(page)
+    n_pages = int(group.max()) + 1 if n else 0
+    f: dict[str, np.ndarray] = {}
+
+    # ---- per-line text pass (the only Python loop over lines)
+    masks = _stopword_masks()
+    n_chars = np.fromiter((len(t) for t in texts), float, n)
+    tok_lists = [tokens(t) for t in texts]
+    n_words = np.fromiter((len(t) for t in tok_lists), float, n)
+    word_chars = np.fromiter((sum(map(len, t)) for t in tok_lists), float, n)
+    n_cjk = np.fromiter((len(CJK_RE.findall(t)) for t in texts), float, n)
+    n_punct = np.fromiter((len(PUNCT_RE.findall(t)) for t in texts), float, n)
+    n_digits = np.fromiter((sum(c.isdigit() for c in t) for t in texts), float, n)
+    n_upper = np.fromiter((sum(c.isupper() for c in t) for t in texts), float, n)
+    n_alpha = np.fromiter((sum(c.isalpha() for c in t) for t in texts), float, n)
+    n_title = np.fromiter((sum(w[:1].isupper() for w in t.split()) for t in texts), float, n)
+    n_space_words = np.fromiter((t.count(" ") + 1 for t in texts), float, n)
+    last = [t[-1] if t else "" for t in texts]
+    first = [t[0] if t else "" for t in texts]
+
+    # page language: the stopword list with most hits among the page's words
+    lang_bits = np.zeros(n_pages, dtype=np.int64)
+    page_tokens: dict[int, list[str]] = {}
+    for row, toks in enumerate(tok_lists):
+        sample = page_tokens.setdefault(int(group[row]), [])
+        if len(sample) < 2000:
+            sample.extend(toks)
+    for g, sample in page_tokens.items():
+        hits = np.zeros(len(STOPWORD_LANGS))
+        for tok in sample:
+            m = masks.get(tok)
+            if m:
+                for b in range(len(STOPWORD_LANGS)):
+                    if m >> b & 1:
+                        hits[b] += 1
+        lang_bits[g] = 1 << int(np.argmax(hits)) if hits.max() > 0 else 1
+    line_lang = lang_bits[group] if n else lang_bits[:0]
+    stop_count = np.fromiter(
+        (
+            sum(1 for tok in toks if masks.get(tok, 0) & int(lb))
+            for toks, lb in zip(tok_lists, line_lang, strict=True)
+        ),
+        float,
+        n,
+    )
+
+    safe_chars = np.maximum(n_chars, 1)
+    safe_words = np.maximum(n_words, 1)
+    f["log_chars"] = np.log1p(n_chars)
+    f["log_words"] = np.log1p(n_words)
+    f["n_words"] = n_words
+    f["mean_word_len"] = word_chars / safe_words
+    f["cjk_ratio"] = n_cjk / safe_chars
+    f["punct_ratio"] = n_punct / safe_chars
+    f["ends_terminal"] = np.fromiter((c in TERMINAL for c in last), float, n)
+    f["ends_colon"] = np.fromiter((c in ":：" for c in last), float, n)
+    f["digit_ratio"] = n_digits / safe_chars
+    f["upper_ratio"] = n_upper / np.maximum(n_alpha, 1)
+    f["starts_upper"] = np.fromiter((c.isupper() for c in first), float, n)
+    f["title_case_ratio"] = n_title / n_space_words
+    f["pipe_count"] = np.fromiter((t.count("|") for t in texts), float, n)
+    f["starts_bullet"] = np.fromiter((c in BULLETS for c in first), float, n)
+    f["comma_per_word"] = np.fromiter((t.count(",") + t.count("，") for t in texts), float, n) / (
+        safe_words
+    )
+    f["period_per_word"] = np.fromiter((t.count(". ") + t.count("。") for t in texts), float, n) / (
+        safe_words
+    )
+    lowered = [t.lower() for t in texts]
+    f["has_copyright"] = np.fromiter(
+        (("©" in t or "copyright" in t or "all rights reserved" in t) for t in lowered), float, n
+    )
+    f["has_at_or_url"] = np.fromiter(
+        (("@" in t or "http" in t or "www." in t) for t in lowered), float, n
+    )
+    f["ends_ellipsis"] = np.fromiter((t.endswith(("...", "…")) for t in texts), float, n)
+    f["stop_density"] = stop_count / safe_words
+    f["stop_count"] = stop_count
+
+    # ---- repetition within the page
+    keys = pd.Series(texts).str.lower()
+    f["repeat_count"] = (
+        keys.groupby([group, keys.to_numpy()]).transform("size").to_numpy(dtype=float)
+        if n
+        else np.zeros(0)
+    )
+
+    # ---- position and page
+    page_words = _group_sum(group, n_words, n_pages)
+    words_cum = pd.Series(n_words).groupby(group).cumsum().to_numpy() - n_words if n else n_words
+    f["rel_index"] = index / np.maximum(size - 1, 1)
+    f["words_before_frac"] = words_cum / np.maximum(page_words[group], 1) if n else n_words
+    f["log_index_from_end"] = np.log1p(size - 1 - index)
+    win11 = _window_mean(n_words, 11, group) if n else n_words
+    dense_at = pd.Series(win11).groupby(group).transform("idxmax").to_numpy() if n else index
+    f["rel_to_dense"] = (np.arange(n) - dense_at) / np.maximum(size, 1)
+    f["page_log_lines"] = np.log1p(size)
+    f["page_log_words"] = np.log1p(page_words[group]) if n else n_words
+    f["line_word_share"] = n_words / np.maximum(page_words[group], 1) if n else n_words
+
+    # ---- neighbours
+    for offset in NEIGHBOUR_OFFSETS:
+        for base in NEIGHBOUR_BASE:
+            f[f"{base}_{_suffix(offset)}"] = _shift(f[base], offset, index, size)
+    f["stop_density_win5"] = _window_mean(f["stop_density"], 5, group) if n else n_words
+    f["log_words_win5"] = _window_mean(f["log_words"], 5, group) if n else n_words
+    f["log_words_win11"] = np.log1p(win11)
+
+    # ---- links
+    link_chars = frame["link_chars"].to_numpy(dtype=float)
+    f["link_density"] = np.clip(link_chars / safe_chars, 0, 1)
+    for offset in NEIGHBOUR_OFFSETS:
+        f[f"link_density_{_suffix(offset)}"] = _shift(f["link_density"], offset, index, size)
+    f["all_link"] = (f["link_density"] > 0.9).astype(float)
+    f["all_link"][np.isnan(link_chars)] = np.nan
+    page_link = _group_sum(group, np.nan_to_num(link_chars), n_pages)
+    page_chars = _group_sum(group, n_chars, n_pages)
+    f["page_link_density"] = (page_link / np.maximum(page_chars, 1))[group] if n else n_words
+    f["link_density_win5"] = _window_mean(f["link_density"], 5, group) if n else n_words
+
+    # ---- dom
+    tags = frame["tag"].tolist()
+    f["tag"] = np.fromiter((TAG_CODES.get(t, 0) for t in tags), float, n)
+    depth = frame["depth"].to_numpy(dtype=float)
+    f["depth"] = depth
+    med_depth = pd.Series(depth).groupby(group).transform("median").to_numpy() if n else depth
+    f["rel_depth"] = depth - med_depth
+    f["hidden"] = frame["hidden"].to_numpy(dtype=float)
+    source = frame["source"].to_numpy(dtype=np.int64)
+    f["source"] = source.astype(float)
+    context = frame["context"].to_numpy(dtype=np.int64)
+    keywords = frame["keywords"].to_numpy(dtype=np.int64)
+    is_dom = ~np.isnan(depth)
+    for bit, name in enumerate(CONTEXT_TAGS):
+        col = ((context >> bit) & 1).astype(float)
+        col[~is_dom] = np.nan
+        f[f"ctx_{name}"] = col
+    for bit, name in enumerate(KEYWORD_NAMES):
+        col = ((keywords >> bit) & 1).astype(float)
+        col[~is_dom] = np.nan
+        f[f"kw_{name}"] = col
+
+    # ---- container (lines sharing their block's parent)
+    container = frame["container"].to_numpy(dtype=float)
+    if n:
+        ckey = pd.MultiIndex.from_arrays([group, np.nan_to_num(container, nan=-1)])
+        codes = pd.factorize(ckey)[0]
+        n_c = int(codes.max()) + 1
+        c_lines = np.bincount(codes, minlength=n_c).astype(float)
+        c_words = _group_sum(codes, n_words, n_c)
+        c_link = _group_sum(codes, np.nan_to_num(link_chars), n_c)
+        c_chars = _group_sum(codes, n_chars, n_c)
+        c_stop = _group_sum(codes, stop_count, n_c)
+        f["container_log_lines"] = np.log1p(c_lines[codes])
+        f["container_log_words"] = np.log1p(c_words[codes])
+        f["container_link_density"] = c_link[codes] / np.maximum(c_chars[codes], 1)
+        f["container_stop_density"] = c_stop[codes] / np.maximum(c_words[codes], 1)
+        f["container_line_rank"] = pd.Series(codes).groupby(codes).cumcount().to_numpy() / (
+            np.maximum(c_lines[codes] - 1, 1)
+        )
+        for name in (
+            "container_log_lines",
+            "container_log_words",
+            "container_link_density",
+            "container_stop_density",
+            "container_line_rank",
+        ):
+            f[name][~is_dom] = np.nan
+    else:
+        for name in (
+            "container_log_lines",
+            "container_log_words",
+            "container_link_density",
+            "container_stop_density",
+            "container_line_rank",
+        ):
+            f[name] = np.zeros(0)
+
+    # ---- structured lines: how much of them the visible DOM text already has
+    f["dom_covered"] = _dom_covered(tok_lists, source, group)
+
+    names = feature_names(kind)
+    return pd.DataFrame({name: f[name] for name in names})
+
+
+def _dom_covered(tok_lists: list[list[str]], source: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """For JSON-LD/page-state lines: share of their word 3-grams found in the page's DOM
+    lines (NaN for DOM lines)."""
+    n = len(tok_lists)
+    out = np.full(n, np.nan)
+    structured = (source == SOURCE_CODE["jsonld"]) | (source == SOURCE_CODE["state"])
+    if not structured.any():
+        return out
+    for g in np.unique(group[structured]):
+        rows = np.flatnonzero(group == g)
+        dom_grams: set = set()
+        for r in rows:
+            if not structured[r]:
+                t = tok_lists[r]
+                dom_grams.update(zip(t, t[1:], t[2:], strict=False))
+        for r in rows:
+            if structured[r]:
+                t = tok_lists[r]
+                grams = list(zip(t, t[1:], t[2:], strict=False))
+                out[r] = sum(x in dom_grams for x in grams) / len(grams) if grams else 0.0
+    return out
+
+
+# ---------------------------------------------------------------- stage ``featurize``
+
+META_COLUMNS = ("page_id", "view", "line_no", "label", "n_tokens")
+
+
+def featurize_lines(lines: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Features of a labeled-lines frame (from stage prepare) plus the metadata columns."""
+    from .scoring import WORD_RE
+
+    frame = lines.copy()
+    frame["page"] = pd.factorize(pd.MultiIndex.from_arrays([frame["page_id"], frame["view"]]))[0]
+    features = featurize(frame, kind)
+    features.insert(0, "n_tokens", [len(WORD_RE.findall(t.lower())) for t in frame["text"]])
+    features.insert(0, "label", frame["label"].to_numpy())
+    for name in ("line_no", "view", "page_id"):
+        features.insert(0, name, frame[name].to_numpy())
+    return features
+
+
+def _featurize_chunk(args: tuple[pd.DataFrame, str]) -> pd.DataFrame:
+    return featurize_lines(*args)
+
+
+def main() -> None:
+    import logging
+    from multiprocessing import Pool
+
+    from . import config
+    from .prepare import write_parquet
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    params = config.load_params()
+    workers = params["featurize"].get("workers", 2)
+    lines = pd.read_parquet(config.LINES_FILE)
+    config.PROCESSED_DIR.mkdir(parents=True, exist_ok=True)
+    for kind in config.MODEL_KINDS:
+        subset = lines[lines.view == "html"] if kind == "html" else lines[lines.view != "html"]
+        page_keys = subset["page_id"] + "\x00" + subset["view"]
+        codes = pd.factorize(page_keys)[0]
+        chunks = [(subset[codes % (workers * 4) == i], kind) for i in range(workers * 4)]
+        with Pool(workers) as pool:
+            parts = pool.map(_featurize_chunk, chunks)
+        out = pd.concat(parts, ignore_index=True)
+        write_parquet(out, config.features_file(kind))
+        logging.info(
+            "featurized %s: %d lines x %d features", kind, len(out), len(feature_names(kind))
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Training (``train``), persistence (``model_io``) and inference (``predict``)."""

@@ -1,0 +1,125 @@
+"""Saving and loading shipped models safely.
+
+A model directory holds ``model.skops`` (skops format: loading it runs no code, unlike a
+pickle) and ``card.json`` (what it was trained on, how well it scored, its threshold, its
+feature schema and the sha256 of the model file). Loading verifies the checksum, refuses a
+feature schema other than the code's, and trusts only the scikit-learn types listed here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..features import SCHEMA_VERSION, feature_names
+
+MODEL_FILE = "model.skops"
+CARD_FILE = "card.json"
+# Every type a fitted HistGradientBoostingClassifier holds that skops does not trust itself.
+TRUSTED_TYPES = [
+    "sklearn.ensemble._hist_gradient_boosting.binning._BinMapper",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.Interval",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "collections.OrderedDict",
+    "numpy.dtype",
+    # the estimator's input validation hook; skops still checks the wrapped function itself
+    "functools.partial",
+    "sklearn.utils.validation.check_array",
+]
+
+
+class ModelError(RuntimeError):
+    """A model file that cannot be used (missing, tampered with, wrong schema)."""
+
+
+@dataclass
+class LineModel:
+    """A fitted line classifier with what is needed to use it."""
+
+    estimator: Any
+    card: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return self.card["kind"]
+
+    @property
+    def threshold(self) -> float:
+        return float(self.card["threshold"])
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.card["features"])
+
+    @property
+    def name(self) -> str:
+        return f"linesift-{self.kind}"
+
+    @property
+    def version(self) -> str:
+        return str(self.card.get("version", "unversioned"))
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(model: LineModel, directory: Path) -> None:
+    """Write model.skops and card.json atomically (temp files, then rename)."""
+    import skops.io as sio
+
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp_model = directory / (MODEL_FILE + ".tmp")
+    sio.dump(model.estimator, tmp_model, compression=8)
+    card = dict(model.card, sha256=sha256_of(tmp_model), model_file=MODEL_FILE)
+    tmp_model.replace(directory / MODEL_FILE)
+    write_card(card, directory)
+    model.card = card
+
+
+def write_card(card: dict[str, Any], directory: Path) -> None:
+    """Write card.json atomically."""
+    tmp_card = directory / (CARD_FILE + ".tmp")
+    tmp_card.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp_card.replace(directory / CARD_FILE)
+
+
+def load_model(directory: str | Path) -> LineModel:
+    """Load a model directory, refusing tampered files, unknown types and other schemas."""
+    import skops.io as sio
+
+    directory = Path(directory)
+    card_path, model_path = directory / CARD_FILE, directory / MODEL_FILE
+    if not card_path.exists() or not model_path.exists():
+        raise ModelError(f"{directory}: not a linesift model (needs {CARD_FILE} and {MODEL_FILE})")
+    card = json.loads(card_path.read_text("utf-8"))
+    schema = str(card.get("schema_version"))
+    if schema != SCHEMA_VERSION:
+        raise ModelError(
+            f"{directory}: model feature schema version {schema} does not match this linesift's "
+            f"schema version {SCHEMA_VERSION}; retrain the model (make train) or install the "
+            "linesift version it was trained with"
+        )
+    if card.get("features") != feature_names(card.get("kind", "")):
+        raise ModelError(f"{directory}: the card's feature list differs from the code's")
+    actual = sha256_of(model_path)
+    if actual != card.get("sha256"):
+        raise ModelError(
+            f"{model_path}: sha256 {actual} does not match the card's {card.get('sha256')}; "
+            "the file was changed after training - refusing to load it"
+        )
+    untrusted = set(sio.get_untrusted_types(file=model_path)) - set(TRUSTED_TYPES)
+    if untrusted:
+        raise ModelError(f"{model_path}: holds types linesift does not trust: {sorted(untrusted)}")
+    estimator = sio.load(model_path, trusted=TRUSTED_TYPES)
+    return LineModel(estimator=estimator, card=card)

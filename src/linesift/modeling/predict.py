@@ -1,0 +1,258 @@
+"""Inference: pages -> lines with probabilities -> main text.
+
+The same ``segment`` and ``features.featurize`` calls as in training (no train/serve skew);
+pages are predicted in batches with one ``predict_proba`` call per batch and model kind.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import config
+from ..dataset import Page
+from ..features import featurize, lines_frame
+from ..segment import SOURCES, PageLines, segment
+from .model_io import LineModel, ModelError, load_model
+
+FAVOR = ("balanced", "precision", "recall")
+_HTML_SNIFF_RE = re.compile(
+    r"<(?:!doctype|html|head|body|div|p|span|a|table|meta|title|script|br|li|h[1-6])[\s>/]",
+    re.I,
+)
+
+
+@dataclass
+class Line:
+    text: str
+    probability: float
+    label: int
+    tag: str = ""
+    source: str = "dom"
+
+
+@dataclass
+class Extraction:
+    """The result for one page: its main text and every line with its probability."""
+
+    id: str
+    text: str
+    lines: list[Line] = field(default_factory=list)
+    format: str = "html"
+    model: str = ""
+    model_version: str = ""
+    error: str | None = None
+
+    def markdown(self) -> str:
+        """The main text with headings and list items marked up."""
+        out = []
+        for line in self.lines:
+            if not line.label:
+                continue
+            if len(line.tag) == 2 and line.tag[0] == "h" and line.tag[1].isdigit():
+                out.append("#" * int(line.tag[1]) + " " + line.text)
+            elif line.tag in ("li", "dd", "dt"):
+                out.append("- " + line.text)
+            else:
+                out.append(line.text)
+        return "\n\n".join(out)
+
+
+def guess_format(source: str) -> str:
+    """ "html" when the first 4 KB look like markup, else "text"."""
+    return "html" if _HTML_SNIFF_RE.search(source[:4096]) else "text"
+
+
+def resolve_model(spec: str | Path | LineModel | None, kind: str) -> LineModel:
+    """A model from a directory, an MLflow model URI (``models:/name@alias``), or the shipped
+    model of ``kind``."""
+    if isinstance(spec, LineModel):
+        return spec
+    if spec is None:
+        return load_model(config.model_dir(kind))
+    spec = str(spec)
+    if spec.startswith(("models:/", "runs:/")):
+        return _load_mlflow_model(spec)
+    path = Path(spec)
+    if (path / "card.json").exists():
+        return load_model(path)
+    if (path / kind / "card.json").exists():  # a models/ directory holding both kinds
+        return load_model(path / kind)
+    raise ModelError(f"{spec}: not a model directory or MLflow model URI")
+
+
+def _load_mlflow_model(uri: str) -> LineModel:
+    """Load a registered model; its card comes from the run that logged it."""
+    import json
+    import tempfile
+
+    import mlflow
+    from mlflow import MlflowClient
+
+    from ..features import SCHEMA_VERSION
+
+    mlflow.set_tracking_uri(config.MLFLOW_TRACKING_URI)
+    client = MlflowClient()
+    match = re.match(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))?$", uri)
+    if not match:
+        raise ModelError(f"{uri}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
+    name, alias, number = match.groups()
+    try:
+        if alias:
+            version = client.get_model_version_by_alias(name, alias)
+        else:
+            version = client.get_model_version(name, number or "1")
+    except mlflow.exceptions.MlflowException as exc:
+        raise ModelError(f"{uri}: {exc.message}") from exc
+    kind = name.rsplit("-", 1)[-1]
+    with tempfile.TemporaryDirectory() as tmp:
+        card_file = mlflow.artifacts.download_artifacts(
+            run_id=version.run_id, artifact_path=f"{kind}/card.json", dst_path=tmp
+        )
+        card = json.loads(Path(card_file).read_text("utf-8"))
+    if str(card.get("schema_version")) != SCHEMA_VERSION:
+        raise ModelError(
+            f"{uri}: feature schema version {card.get('schema_version')} does not "
+            f"match this linesift's {SCHEMA_VERSION}"
+        )
+    estimator = mlflow.sklearn.load_model(uri)
+    card["version"] = f"{name}/{version.version}"
+    return LineModel(estimator=estimator, card=card)
+
+
+class Extractor:
+    """Main-content extractor: ``extract(page)`` for one page, ``extract_many`` for batches.
+
+    ``model`` / ``text_model``: a model directory, an MLflow model URI, a loaded ``LineModel``
+    or None for the shipped models. ``threshold`` overrides the model's; ``favor`` picks the
+    threshold tuned for precision or recall.
+    """
+
+    def __init__(
+        self,
+        model: Any = None,
+        text_model: Any = None,
+        *,
+        threshold: float | None = None,
+        favor: str = "balanced",
+    ) -> None:
+        if favor not in FAVOR:
+            raise ValueError(f"favor must be one of {FAVOR}, not {favor!r}")
+        self._specs = {"html": model, "text": text_model}
+        self._models: dict[str, LineModel] = {}
+        self.threshold = threshold
+        self.favor = favor
+
+    def model(self, kind: str) -> LineModel:
+        if kind not in self._models:
+            self._models[kind] = resolve_model(self._specs[kind], kind)
+        return self._models[kind]
+
+    def threshold_for(self, kind: str) -> float:
+        if self.threshold is not None:
+            return self.threshold
+        model = self.model(kind)
+        return float(model.card.get("thresholds", {}).get(self.favor, model.threshold))
+
+    def predict_lines(self, page: str | Page, format: str | None = None) -> list[Line]:
+        """Every line of one page with its content probability and label."""
+        return next(iter(self.extract_many([page], format=format))).lines
+
+    def extract(self, page: str | Page, format: str | None = None) -> str:
+        """The main text of one page."""
+        result = next(iter(self.extract_many([page], format=format)))
+        if result.error:
+            raise ValueError(result.error)
+        return result.text
+
+    def extract_many(
+        self, pages: Iterable[str | Page], *, format: str | None = None, batch_size: int = 64
+    ) -> Iterator[Extraction]:
+        """Extractions in input order; a page that fails gets ``error`` set, the rest go on."""
+        batch: list[Page] = []
+        for number, item in enumerate(pages):
+            if isinstance(item, Page):
+                page = item
+            else:
+                page = Page(id=str(number), source=item, format=format or guess_format(item))
+            batch.append(page)
+            if len(batch) >= batch_size:
+                yield from self._run_batch(batch)
+                batch = []
+        if batch:
+            yield from self._run_batch(batch)
+
+    def _run_batch(self, pages: list[Page]) -> list[Extraction]:
+        segmented: list[PageLines | None] = []
+        errors: list[str | None] = []
+        for page in pages:
+            try:
+                segmented.append(segment(page.source, page.format))
+                errors.append(None)
+            except Exception as exc:  # a hostile page must not stop the batch
+                segmented.append(None)
+                errors.append(f"{type(exc).__name__}: {exc}")
+        probs: dict[int, np.ndarray] = {}
+        for kind in ("html", "text"):
+            members = [
+                i
+                for i, (p, s) in enumerate(zip(pages, segmented, strict=True))
+                if s is not None and p.format == kind and len(s)
+            ]
+            if not members:
+                continue
+            model = self.model(kind)
+            frame = lines_frame([segmented[i] for i in members])
+            X = featurize(frame, kind)
+            prob = model.estimator.predict_proba(X[model.features])[:, 1]
+            bounds = np.cumsum([0] + [len(segmented[i]) for i in members])
+            for j, i in enumerate(members):
+                probs[i] = prob[bounds[j] : bounds[j + 1]]
+        results = []
+        for i, page in enumerate(pages):
+            kind = page.format
+            lines = segmented[i]
+            if errors[i] is not None or lines is None:
+                results.append(Extraction(id=page.id, text="", format=kind, error=errors[i]))
+                continue
+            model = self.model(kind) if len(lines) else None
+            threshold = self.threshold_for(kind) if model else 0.5
+            p = probs.get(i, np.zeros(0))
+            out_lines = [
+                Line(
+                    text=t,
+                    probability=round(float(q), 4),
+                    label=int(q >= threshold),
+                    tag=tag,
+                    source=SOURCES[s],
+                )
+                for t, q, tag, s in zip(lines.text, p, lines.tag, lines.source, strict=True)
+            ]
+            text = "\n".join(line.text for line in out_lines if line.label)
+            results.append(
+                Extraction(
+                    id=page.id,
+                    text=text,
+                    lines=out_lines,
+                    format=kind,
+                    model=model.name if model else "",
+                    model_version=model.version if model else "",
+                )
+            )
+        return results
+
+
+_DEFAULT: Extractor | None = None
+
+
+def extract(page: str, *, format: str | None = None) -> str:
+    """The main text of one page (HTML or plain-text lines), with the shipped models."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Extractor()
+    return _DEFAULT.extract(page, format=format)

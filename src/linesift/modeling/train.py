@@ -1,0 +1,347 @@
+"""Stage ``train``: features -> cross-validated, tracked, shipped models (html and text).
+
+For each model kind:
+1. grouped K-fold CV (no registered domain in two folds) gives out-of-fold probabilities;
+2. thresholds are chosen on them to maximise mean page word F1 (and F-beta for the
+   precision / recall settings);
+3. the final model is fitted on every training page, saved to ``models/<kind>/`` with its
+   card, and logged and registered in MLflow as ``linesift-<kind>``.
+
+Lines are weighted by their share of the page's words (``sample_weight: page``): the metric
+counts words and averages over pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import platform
+import subprocess
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import GroupKFold
+
+from .. import config
+from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names
+from ..prepare import write_parquet
+from ..scoring import PageScorer
+from .model_io import TRUSTED_TYPES, LineModel, save_model, write_card
+
+log = logging.getLogger(__name__)
+
+
+def make_estimator(
+    hgb: dict[str, Any], features: list[str], seed: int
+) -> HistGradientBoostingClassifier:
+    categorical = [name in CATEGORICAL for name in features]
+    return HistGradientBoostingClassifier(
+        categorical_features=categorical if any(categorical) else None,
+        random_state=seed,
+        **hgb,
+    )
+
+
+def _fit_one(
+    hgb: dict[str, Any], names: list[str], seed: int, X: pd.DataFrame, y: np.ndarray, w: np.ndarray
+) -> HistGradientBoostingClassifier:
+    return make_estimator(hgb, names, seed).fit(X, y, sample_weight=w)
+
+
+def sample_weights(table: pd.DataFrame, mode: str) -> np.ndarray:
+    """Per-line training weights (see module docstring)."""
+    tokens = table["n_tokens"].to_numpy(dtype=float)
+    if mode == "none":
+        return np.ones(len(table))
+    if mode == "words":
+        return np.maximum(tokens, 1.0)
+    if mode == "page":
+        key = table["page_id"] + "\x00" + table["view"]
+        page_total = (
+            tokens.sum()
+            if len(table) == 0
+            else pd.Series(tokens).groupby(key.to_numpy()).transform("sum").to_numpy()
+        )
+        n_pages = key.nunique()
+        # lines of a page share one unit; 1 + tokens keeps wordless lines from weighing 0
+        return (1.0 + tokens) / (page_total + 1.0) * len(table) / max(n_pages, 1) / 10
+    raise ValueError(f"unknown sample_weight mode {mode!r}")
+
+
+def page_scorer(
+    table: pd.DataFrame, texts: pd.Series, pages: pd.DataFrame
+) -> tuple[PageScorer, pd.DataFrame]:
+    """A scorer for the pages of ``table`` (lines in page order) and those pages' rows."""
+    key = table["page_id"] + "\x00" + table["view"]
+    codes, uniques = pd.factorize(key)
+    page_index = pages.assign(key=pages["page_id"] + "\x00" + pages["view"]).set_index("key")
+    page_rows = page_index.loc[uniques].reset_index(drop=True)
+    scorer = PageScorer(texts.tolist(), codes, page_rows["gold"].tolist())
+    return scorer, page_rows
+
+
+def choose_thresholds(
+    scorer: PageScorer, prob: np.ndarray, grid: list[float], beta_p: float
+) -> tuple[dict[str, float], pd.DataFrame]:
+    """Thresholds maximising mean page F1 (balanced), F-beta<1 (precision), F-beta>1 (recall)."""
+    rows = []
+    for t in grid:
+        p, r, f1 = scorer.score(prob >= t)
+        rows.append(
+            {
+                "threshold": t,
+                "precision": p.mean(),
+                "recall": r.mean(),
+                "f1": f1.mean(),
+                "f_precision": _fbeta(p, r, beta_p).mean(),
+                "f_recall": _fbeta(p, r, 1 / beta_p).mean(),
+            }
+        )
+    curve = pd.DataFrame(rows)
+    best = {
+        "balanced": float(curve.loc[curve.f1.idxmax(), "threshold"]),
+        "precision": float(curve.loc[curve.f_precision.idxmax(), "threshold"]),
+        "recall": float(curve.loc[curve.f_recall.idxmax(), "threshold"]),
+    }
+    return best, curve
+
+
+def _fbeta(p: np.ndarray, r: np.ndarray, beta: float) -> np.ndarray:
+    b2 = beta * beta
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(p + r > 0, (1 + b2) * p * r / (b2 * p + r), 0.0)
+
+
+def attach_text(table: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
+    """The text of each row of a features table, looked up in the prepared lines."""
+    key = lines["page_id"] + "\x00" + lines["view"] + "\x00" + lines["line_no"].astype(str)
+    texts = pd.Series(lines["text"].to_numpy(), index=key)
+    tkey = table["page_id"] + "\x00" + table["view"] + "\x00" + table["line_no"].astype(str)
+    return pd.Series(texts.loc[tkey].to_numpy(), index=table.index)
+
+
+def fit_line_model(
+    kind: str, table: pd.DataFrame, pages: pd.DataFrame, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Cross-validate, choose thresholds and fit the model of one kind (no files written).
+
+    ``table``: features plus META_COLUMNS and ``text``; ``pages``: the prepare stage's pages.
+    Returns the model, line predictions (out-of-fold for training pages, final-model for
+    held-out ones) and the threshold curve.
+    """
+    tp = params["train"]
+    names = feature_names(kind)
+    page_meta = pages.drop_duplicates("page_id").set_index("page_id")
+    table = table.assign(
+        dataset=page_meta.loc[table["page_id"], "dataset"].to_numpy(),
+        domain=page_meta.loc[table["page_id"], "domain"].to_numpy(),
+    )
+    is_train = table["dataset"].isin(tp["train_datasets"]).to_numpy()
+    train = table[is_train].reset_index(drop=True)
+    held_out = table[~is_train].reset_index(drop=True)
+    X, y = train[names], train["label"].to_numpy()
+    w = sample_weights(train, tp["sample_weight"])
+    groups = train["domain"].to_numpy()
+
+    started = time.time()
+    folds = GroupKFold(n_splits=tp["cv_folds"], shuffle=True, random_state=tp["seed"])
+    splits = list(folds.split(X, y, groups))
+    # CV folds and the final fit (all rows) run as independent jobs in worker processes.
+    jobs = [*splits, (np.arange(len(train)), np.zeros(0, dtype=int))]
+    fitted = Parallel(n_jobs=tp.get("n_jobs", 2))(
+        delayed(_fit_one)(tp["hgb"], names, tp["seed"], X.iloc[fit_rows], y[fit_rows], w[fit_rows])
+        for fit_rows, _ in jobs
+    )
+    oof = np.zeros(len(train))
+    fold_of = np.full(len(train), -1)
+    for fold, ((_, val_rows), est) in enumerate(zip(splits, fitted, strict=False)):
+        oof[val_rows] = est.predict_proba(X.iloc[val_rows])[:, 1]
+        fold_of[val_rows] = fold
+    final = fitted[-1]
+    fit_seconds = time.time() - started
+    log.info(
+        "%s: %d folds + final fit on %d lines in %.0f s", kind, len(splits), len(train), fit_seconds
+    )
+
+    scorer, _ = page_scorer(train, train["text"], pages)
+    thresholds, curve = choose_thresholds(
+        scorer, oof, tp["threshold_grid"], tp["favor_precision_weight"]
+    )
+    held_prob = final.predict_proba(held_out[names])[:, 1] if len(held_out) else np.zeros(0)
+
+    keep = ["page_id", "view", "line_no", "label", "n_tokens", "dataset"]
+    predictions = pd.concat(
+        [
+            train[keep].assign(prob=oof, fold=fold_of),
+            held_out[keep].assign(prob=held_prob, fold=-1),
+        ],
+        ignore_index=True,
+    )
+    card = {
+        "kind": kind,
+        "version": time.strftime("%Y%m%d%H%M%S"),
+        "schema_version": SCHEMA_VERSION,
+        "features": names,
+        "threshold": thresholds["balanced"],
+        "thresholds": thresholds,
+        "cv_mean_page_f1": round(float(curve.f1.max()), 4),
+        "params": {
+            "hgb": tp["hgb"],
+            "sample_weight": tp["sample_weight"],
+            "labels": params["labels"],
+            "cv_folds": tp["cv_folds"],
+            "seed": tp["seed"],
+        },
+        "training_data": {
+            "datasets": sorted(train["dataset"].unique().tolist()),
+            "pages": int(train["page_id"].nunique()),
+            "lines": len(train),
+            "views": sorted(train["view"].unique().tolist()),
+        },
+        "libraries": _library_versions(),
+        "fit_seconds": round(fit_seconds, 1),
+    }
+    return {
+        "model": LineModel(estimator=final, card=card),
+        "predictions": predictions,
+        "curve": curve,
+        "X_example": X.head(5),
+        "fit_seconds": fit_seconds,
+    }
+
+
+def train_kind(
+    kind: str, params: dict[str, Any], lines: pd.DataFrame, pages: pd.DataFrame
+) -> dict[str, Any]:
+    """Stage work for one kind: read its features, fit, write model and predictions."""
+    table = pd.read_parquet(config.features_file(kind))
+    table["text"] = attach_text(table, lines)
+    result = fit_line_model(kind, table, pages, params)
+    model = result["model"]
+    model.card["training_data"]["data_hash"] = _data_hash()
+    model.card["git_commit"] = _git_commit()
+    write_parquet(result["predictions"], config.predictions_file(kind))
+    save_model(model, config.model_dir(kind))
+    log.info(
+        "%s: thresholds %s, OOF mean page F1 %.4f; saved to %s",
+        kind,
+        model.card["thresholds"],
+        model.card["cv_mean_page_f1"],
+        config.model_dir(kind),
+    )
+    return result
+
+
+def _data_hash() -> str:
+    """sha256 over the raw data files' names and sizes and the label params (cheap, stable)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(config.RAW_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(config.RAW_DIR)}:{path.stat().st_size}\n".encode())
+    return digest.hexdigest()
+
+
+def _git_commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=config.ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=config.ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _library_versions() -> dict[str, str]:
+    import lxml
+    import sklearn
+    import skops
+
+    return {
+        "python": platform.python_version(),
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "lxml": lxml.__version__,
+        "skops": skops.__version__,
+    }
+
+
+def log_to_mlflow(
+    results: dict[str, dict[str, Any]], params: dict[str, Any], description: str
+) -> str:
+    """One MLflow run for this training: params, models (registered), curves. Returns its id."""
+    import mlflow
+    from mlflow.models import infer_signature
+
+    mlflow.set_tracking_uri(config.MLFLOW_TRACKING_URI)
+    mlflow.set_experiment(config.MLFLOW_EXPERIMENT)
+    with mlflow.start_run(description=description) as run:
+        flat = (
+            pd.json_normalize({k: params[k] for k in ("labels", "train", "prepare")}, sep=".")
+            .iloc[0]
+            .to_dict()
+        )
+        mlflow.log_params({k: str(v)[:500] for k, v in flat.items()})
+        for kind, res in results.items():
+            model: LineModel = res["model"]
+            mlflow.log_metric(f"{kind}_fit_seconds", res["fit_seconds"])
+            mlflow.log_metric(f"{kind}_threshold", model.threshold)
+            mlflow.log_text(res["curve"].to_csv(index=False), f"{kind}/threshold_curve.csv")
+            mlflow.log_dict(model.card, f"{kind}/card.json")
+            example = res["X_example"]
+            signature = infer_signature(example, model.estimator.predict_proba(example))
+            mlflow.sklearn.log_model(
+                model.estimator,
+                name=f"{kind}_model",
+                signature=signature,
+                input_example=example,
+                serialization_format="skops",
+                skops_trusted_types=TRUSTED_TYPES,
+                registered_model_name=f"linesift-{kind}",
+            )
+        return run.info.run_id
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Train the html and text line models.")
+    parser.add_argument(
+        "--description",
+        default="make train",
+        help="one line saying what this run tries (kept in MLflow)",
+    )
+    parser.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    params = config.load_params()
+    lines = pd.read_parquet(config.LINES_FILE, columns=["page_id", "view", "line_no", "text"])
+    pages = pd.read_parquet(config.PAGES_FILE)
+    results = {kind: train_kind(kind, params, lines, pages) for kind in config.MODEL_KINDS}
+    if not args.no_mlflow:
+        run_id = log_to_mlflow(results, params, args.description)
+        for kind, res in results.items():
+            model = res["model"]
+            model.card["mlflow_run_id"] = run_id
+            write_card(model.card, config.model_dir(kind))
+        log.info("MLflow run %s", run_id)
+
+
+if __name__ == "__main__":
+    main()
