@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: setup train repro test lint format ui bench clean
+.PHONY: setup train repro test lint format compare ui bench clean
 
 $(BIN)/linesift: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,spark,datatrove]'
 	touch $@
 
 setup: $(BIN)/linesift
@@ -37,6 +37,10 @@ lint: setup
 format: setup
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix .
+
+# MLflow runs, newest first, with the params changed against the champion (ARGS="--sort cv_f1").
+compare: setup
+	$(BIN)/linesift runs $(ARGS)
 
 ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000

@@ -13,13 +13,17 @@ from __future__ import annotations
 import codecs
 import gzip
 import json
+import logging
 import re
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from . import config
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,33 +51,68 @@ _BOMS = (
 )
 
 
+# Labels Python does not know, and charsets browsers decode as a superset (WHATWG Encoding
+# Standard): pages labeled Shift_JIS use cp932's extra characters (①, ～), gb2312 pages use
+# GBK's, "iso-8859-1" pages use cp1252's quotes. Decoding with the narrow codec fails on them.
+_LABELS = {
+    "x-sjis": "cp932",
+    "windows-31j": "cp932",
+    "x-gbk": "gb18030",
+    "windows-936": "gb18030",
+    "windows-949": "cp949",
+    "windows-874": "cp874",
+    "x-mac-roman": "mac-roman",
+    "x-euc-jp": "euc_jp",
+}
+_SUPERSETS = {
+    "ascii": "cp1252",
+    "iso8859-1": "cp1252",
+    "iso8859-9": "cp1254",
+    "iso8859-11": "cp874",
+    "tis-620": "cp874",
+    "shift_jis": "cp932",
+    "gb2312": "gb18030",
+    "gbk": "gb18030",
+    "euc_kr": "cp949",
+    "big5": "big5hkscs",
+}
+
+
 def _codec(name: str | None) -> str | None:
     if not name:
         return None
+    label = name.strip().lower()
     try:
-        return codecs.lookup(name.strip().lower()).name
+        codec = codecs.lookup(_LABELS.get(label, label)).name
     except LookupError:
         return None
+    return _SUPERSETS.get(codec, codec)
 
 
 def decode_bytes(data: bytes, declared: str | None = None) -> str:
-    """Bytes of a page to text: BOM, then a declared (HTTP) charset, then ``<meta charset>``,
-    then UTF-8, then detection; never raises on undecodable bytes."""
+    """Bytes of a page to text: BOM, then UTF-16 recognised by its zero bytes, then valid UTF-8
+    (non-ASCII bytes that decode are UTF-8 whatever the label), then a declared (HTTP)
+    charset, then ``<meta charset>`` (both as browsers read the labels), then detection;
+    never raises on undecodable bytes."""
     for bom, name in _BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(name, errors="replace")
-    if data[:2000].count(b"\x00") > 10:  # UTF-16/32 without a BOM
-        for name in ("utf-16-le", "utf-16-be"):
-            try:
-                text = data.decode(name)
-            except UnicodeDecodeError:
-                continue
-            if "<" in text[:2000]:
-                return text
-    for name in (_codec(declared), _meta_charset(data)):
+    head = data[:4000]
+    if head.count(b"\x00") > 10:  # UTF-16 without a BOM: ASCII has a zero byte on one side
+        even, odd = head[0::2].count(0), head[1::2].count(0)
+        if max(even, odd) > 4 * min(even, odd):  # not zeros scattered as in binary data
+            name = "utf-16-le" if odd > even else "utf-16-be"
+            return data[: len(data) // 2 * 2].decode(name, errors="replace")
+    meta = _meta_charset(data)
+    if meta in ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"):
+        meta = "utf-8"  # a byte-oriented page cannot declare UTF-16 in itself (WHATWG)
+    if not data.isascii():
+        try:  # non-ASCII bytes that form valid UTF-8 are UTF-8, whatever a label says
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    for name in (_codec(declared), meta):
         if name:
-            if name in ("ascii", "latin-1", "iso8859-1"):
-                name = "cp1252"  # what browsers do for these labels
             try:
                 return data.decode(name)
             except UnicodeDecodeError:
@@ -82,12 +121,22 @@ def decode_bytes(data: bytes, declared: str | None = None) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    return data.decode(_detect(data), errors="replace")
+
+
+def _detect(data: bytes) -> str:
+    """The most likely charset of undeclared non-UTF-8 bytes; windows-1252 (the web's default
+    legacy charset) when it is about as likely as the best guess."""
     from charset_normalizer import from_bytes
 
-    best = from_bytes(data[:200_000]).best()
-    if best is not None:
-        return data.decode(best.encoding, errors="replace")
-    return data.decode("utf-8", errors="replace")
+    matches = from_bytes(data[:200_000])
+    best = matches.best()
+    if best is None:
+        return "utf-8"
+    for match in matches:
+        if match.encoding == "cp1252" and match.chaos <= best.chaos + 0.1:
+            return "cp1252"
+    return best.encoding
 
 
 def _meta_charset(data: bytes) -> str | None:
@@ -95,13 +144,93 @@ def _meta_charset(data: bytes) -> str | None:
     return _codec(m.group(1).decode("ascii", "ignore")) if m else None
 
 
+PAGE_SUFFIXES = (".html", ".htm", ".xhtml", ".txt", ".html.gz", ".htm.gz", ".txt.gz")
+
+
+def strip_page_suffix(name: str) -> str:
+    """``dir/page.html.gz`` -> ``dir/page``: a page file's name without its page suffix."""
+    for suffix in sorted(PAGE_SUFFIXES, key=len, reverse=True):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def read_page_file(path: str | Path) -> str:
-    """Read ``.html``, ``.htm``, ``.txt`` or any of them gzipped, decoded to text."""
+    """Read ``.html``, ``.htm``, ``.txt`` or any of them gzipped, decoded to text.
+
+    A truncated or corrupt gzip file gives the text that decompresses (with a warning); a file
+    that is no page (an image, a PDF, an archive, other binary data) raises ``ValueError``
+    naming the file and what it is."""
     path = Path(path)
     data = path.read_bytes()
-    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    return decode_bytes(data)
+    if data[:2] == b"\x1f\x8b":  # by content: a ".gz" name on plain HTML is read as it is
+        data = _gunzip(data, path)
+    kind = sniff_binary(data)
+    if kind is None:
+        text = decode_bytes(data)
+        if _looks_binary(text):
+            kind = "binary data"
+        else:
+            return text
+    raise ValueError(f"{path}: {kind}, not an HTML or text page")
+
+
+def _gunzip(data: bytes, path: Path) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (EOFError, OSError, zlib.error) as exc:  # truncated, corrupt, trailing garbage
+        out = bytearray()
+        stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            for start in range(0, len(data), 4096):
+                out += stream.decompress(data[start : start + 4096])
+                if stream.eof:
+                    break
+        except zlib.error:
+            pass
+        if not out:
+            raise ValueError(f"{path}: unreadable gzip data ({exc})") from exc
+        log.warning("%s: %s; using the %d bytes that decompress", path, exc, len(out))
+        return bytes(out)
+
+
+_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "PNG image"),
+    (b"GIF87a", "GIF image"),
+    (b"GIF89a", "GIF image"),
+    (b"\xff\xd8\xff", "JPEG image"),
+    (b"%PDF-", "PDF document"),
+    (b"PK\x03\x04", "ZIP archive"),
+    (b"PK\x05\x06", "ZIP archive"),
+    (b"\x1f\x8b", "gzip data"),
+    (b"\xfd7zXZ\x00", "xz data"),
+    (b"7z\xbc\xaf\x27\x1c", "7-Zip archive"),
+    (b"Rar!\x1a\x07", "RAR archive"),
+    (b"\x7fELF", "ELF executable"),
+    (b"wOFF\x00", "WOFF font"),
+    (b"wOF2\x00", "WOFF2 font"),
+    (b"\x00asm", "WebAssembly module"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "OLE document"),
+    (b"SQLite format 3\x00", "SQLite database"),
+)
+
+
+def sniff_binary(data: bytes) -> str | None:
+    """What a file is when its first bytes are a known binary format's signature, else None."""
+    for magic, kind in _MAGIC:
+        if data.startswith(magic):
+            return kind
+    if data[:4] == b"RIFF" and data[8:12] in (b"WEBP", b"WAVE", b"AVI "):
+        return "RIFF media"
+    return None
+
+
+def _looks_binary(text: str) -> bool:
+    """Decoded text that is mostly not text: >5% control or undecodable characters in its first
+    8,000 characters (pages have next to none)."""
+    sample = text[:8000]
+    bad = sum(1 for c in sample if (c < " " and c not in "\t\n\r\f\v\x1b") or c == "\ufffd")
+    return bad > 0.05 * len(sample)
 
 
 # ---------------------------------------------------------------- domains
@@ -110,9 +239,17 @@ _SECOND_LEVEL = {"co", "com", "org", "net", "ac", "gov", "edu", "or", "ne", "go"
 
 
 def registered_domain(url_or_host: str) -> str:
-    """``https://news.bbc.co.uk/x`` -> ``bbc.co.uk``: the unit that must not cross CV folds."""
-    host = urlsplit(url_or_host).hostname if "//" in url_or_host else url_or_host
+    """``https://news.bbc.co.uk/x`` -> ``bbc.co.uk``: the unit that must not cross CV folds.
+    Also for a host with a path (``bbc.co.uk/news``); an IP address is its own unit; a URL
+    that cannot be parsed gives ""."""
+    url = url_or_host.strip()
+    try:
+        host = urlsplit(url if "//" in url else "//" + url).hostname
+    except ValueError:  # e.g. "http://[::1" (unbalanced IPv6 brackets)
+        return ""
     host = (host or "").lower().strip(".")
+    if ":" in host or re.fullmatch(r"[\d.]+", host):  # IPv6 / IPv4 address
+        return host
     parts = host.split(".")
     if len(parts) >= 3 and parts[-2] in _SECOND_LEVEL and len(parts[-1]) == 2:
         return ".".join(parts[-3:])
@@ -173,8 +310,12 @@ def load_readability(
 def load_native(path: str | Path) -> Iterator[Page]:
     """Pages in the native labeled-page JSONL format (see module docstring)."""
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        for number, raw in enumerate(fh, 1):
+    with open(path, "rb") as fh:
+        for number, raw_bytes in enumerate(fh, 1):
+            try:  # line by line, so that an error names its line
+                raw = raw_bytes.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not UTF-8: {exc}") from exc
             if not raw.strip():
                 continue
             try:
@@ -185,17 +326,35 @@ def load_native(path: str | Path) -> Iterator[Page]:
 
 
 def page_from_record(rec: dict, base: Path | None = None, where: str = "record") -> Page:
+    """A ``Page`` from one native record; ``ValueError`` naming ``where`` if it is not valid."""
+    if not isinstance(rec, dict):
+        raise ValueError(f"{where}: expected a JSON object, not {type(rec).__name__}")
     fmt = rec.get("format") or ("text" if "text" in rec and "html" not in rec else "html")
     if fmt not in ("html", "text"):
         raise ValueError(f"{where}: format must be 'html' or 'text', not {fmt!r}")
     source = rec.get(fmt)
     if source is None and rec.get("path"):
-        source = read_page_file((base or Path(".")) / rec["path"])
+        if not isinstance(rec["path"], str):
+            raise ValueError(f"{where}: 'path' must be a string")
+        try:
+            source = read_page_file((base or Path(".")) / rec["path"])
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"{where}: cannot read 'path': {exc}") from exc
     if source is None:
         raise ValueError(f"{where}: needs '{fmt}' or 'path'")
+    if not isinstance(source, str):
+        raise ValueError(f"{where}: '{fmt}' must be a string, not {type(source).__name__}")
     if "id" not in rec:
         raise ValueError(f"{where}: needs 'id'")
-    url = rec.get("url", "")
+    for key in ("gold", "url", "page_type", "domain", "dataset"):
+        if rec.get(key) is not None and not isinstance(rec[key], str):
+            raise ValueError(f"{where}: '{key}' must be a string, not {type(rec[key]).__name__}")
+    labels = rec.get("labels")
+    if labels is not None and (
+        not isinstance(labels, list) or any(x not in (0, 1) or isinstance(x, float) for x in labels)
+    ):
+        raise ValueError(f"{where}: 'labels' must be a list of 0 and 1")
+    url = rec.get("url") or ""
     return Page(
         id=str(rec["id"]),
         source=source,
@@ -203,9 +362,9 @@ def page_from_record(rec: dict, base: Path | None = None, where: str = "record")
         url=url,
         gold=rec.get("gold"),
         labels=rec.get("labels"),
-        page_type=rec.get("page_type", "unknown"),
+        page_type=rec.get("page_type") or "unknown",
         domain=rec.get("domain") or (registered_domain(url) if url else str(rec["id"])),
-        dataset=rec.get("dataset", "native"),
+        dataset=rec.get("dataset") or "native",
     )
 
 

@@ -92,6 +92,12 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
         }
         m["per_fold_f1"] = {int(k): v for k, v in cv.groupby("fold").f1.mean().items()}
         m.update(line_metrics(pred[pred.dataset.isin(train_sets)], model.threshold))
+        # the shipped (final) model on its own training pages, as `linesift extract` runs it
+        final = page_scores(pred.assign(prob=pred["prob_final"]), texts, pages, model.threshold)
+        final = final[
+            (final.dataset == "wcxb") & (final.view == ("html" if kind == "html" else "text"))
+        ]
+        m["shipped_model_train_f1_wcxb"] = final.f1.mean()
         metrics[kind] = _rounded(m)
     _write(metrics, tables, params)
     _plots(tables, metrics)
@@ -116,6 +122,7 @@ def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dic
         "text_cv_f1": metrics["text"].get("cv_text_f1"),
         "text_rows_cv_f1": metrics["text"].get("cv_text-rows_f1"),
         "html_line_roc_auc": metrics["html"]["line_roc_auc"],
+        "html_shipped_model_train_f1": metrics["html"]["shipped_model_train_f1_wcxb"],
     }
     for t, v in metrics["html"]["per_page_type"].items():
         flat[f"html_cv_f1_{t}"] = v["f1"]
@@ -186,6 +193,16 @@ def _plots(tables: dict[str, pd.DataFrame], metrics: dict[str, Any]) -> None:
     fig.tight_layout()
     fig.savefig(config.PLOTS_DIR / "probability_by_class.png", dpi=100)
     plt.close(fig)
+
+    from .plots import feature_importance, plot_feature_importance
+
+    # Permutation importance of the shipped model on a sample of its training lines
+    # (in-sample: good for ranking features, not for judging them).
+    model = load_model(config.model_dir("html"))
+    table = pd.read_parquet(config.features_file("html"))
+    importance = feature_importance(model, table, table["label"], n_repeats=3, sample=5000)
+    importance.to_csv(config.METRICS_DIR / "feature_importance.csv", index=False)
+    plot_feature_importance(importance, config.PLOTS_DIR / "feature_importance.png")
 
 
 def log_to_mlflow(metrics: dict[str, Any]) -> None:

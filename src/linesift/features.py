@@ -32,7 +32,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -134,6 +134,7 @@ STOPWORD_LANGS = [
 
 NEIGHBOUR_BASE = ("log_words", "ends_terminal", "stop_density", "punct_ratio")
 NEIGHBOUR_OFFSETS = (-2, -1, 1, 2)
+LONG_LINE_WORDS = 10  # a "long" line for the runs-of-long-lines feature
 
 
 @lru_cache(maxsize=1)
@@ -198,12 +199,24 @@ def _html_feature_names() -> list[str]:
         "stop_density_win5",
         "log_words_win5",
         "log_words_win11",
+        # wider context: windows, runs of long lines, the page's longest line
+        "stop_density_win11",
+        "ends_terminal_win5",
+        "ends_terminal_win11",
+        "punct_ratio_win5",
+        "long_run_log_len",
+        "rel_to_longest",
+        "word_rank_in_page",
+        "page_terminal_share",
+        "ends_separator",
         # links (html only from here)
         "link_density",
         *[f"link_density_{_suffix(o)}" for o in NEIGHBOUR_OFFSETS],
         "all_link",
         "page_link_density",
         "link_density_win5",
+        "link_density_win11",
+        "page_linky_line_share",
         # dom
         "tag",
         "depth",
@@ -218,6 +231,7 @@ def _html_feature_names() -> list[str]:
         "container_link_density",
         "container_stop_density",
         "container_line_rank",
+        "container_terminal_share",
         # structured data already visible in the DOM
         "dom_covered",
     ]
@@ -280,6 +294,17 @@ def _window_mean(values: np.ndarray, width: int, group: np.ndarray) -> np.ndarra
         .transform(lambda s: s.rolling(width, center=True, min_periods=1).mean())
         .to_numpy()
     )
+
+
+def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """For each line with ``flag`` set, the length of the run of consecutive flagged lines of
+    its page that holds it; 0 for unflagged lines."""
+    n = len(flag)
+    if n == 0:
+        return np.zeros(0)
+    breaks = np.r_[True, (flag[1:] != flag[:-1]) | (group[1:] != group[:-1])]
+    run_id = np.cumsum(breaks) - 1
+    return np.bincount(run_id)[run_id] * flag
 
 
 def _group_sum(key: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -383,6 +408,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     # ---- position and page
     page_words = _group_sum(group, n_words, n_pages)
+    size_by_page = np.bincount(group, minlength=n_pages).astype(float) if n else np.zeros(0)
     words_cum = pd.Series(n_words).groupby(group).cumsum().to_numpy() - n_words if n else n_words
     f["rel_index"] = index / np.maximum(size - 1, 1)
     f["words_before_frac"] = words_cum / np.maximum(page_words[group], 1) if n else n_words
@@ -401,6 +427,23 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     f["stop_density_win5"] = _window_mean(f["stop_density"], 5, group) if n else n_words
     f["log_words_win5"] = _window_mean(f["log_words"], 5, group) if n else n_words
     f["log_words_win11"] = np.log1p(win11)
+    f["stop_density_win11"] = _window_mean(f["stop_density"], 11, group) if n else n_words
+    f["ends_terminal_win5"] = _window_mean(f["ends_terminal"], 5, group) if n else n_words
+    f["ends_terminal_win11"] = _window_mean(f["ends_terminal"], 11, group) if n else n_words
+    f["punct_ratio_win5"] = _window_mean(f["punct_ratio"], 5, group) if n else n_words
+    f["long_run_log_len"] = np.log1p(_run_lengths(n_words >= LONG_LINE_WORDS, group))
+    longest_at = pd.Series(n_words).groupby(group).transform("idxmax").to_numpy() if n else index
+    f["rel_to_longest"] = (np.arange(n) - longest_at) / np.maximum(size, 1)
+    f["word_rank_in_page"] = (
+        pd.Series(n_words).groupby(group).rank(pct=True).to_numpy() if n else n_words
+    )
+    terminal_lines = _group_sum(group, f["ends_terminal"], n_pages)
+    f["page_terminal_share"] = (
+        (terminal_lines / np.maximum(size_by_page, 1))[group] if n else n_words
+    )
+    f["ends_separator"] = np.fromiter(
+        (t.endswith((" -", " |", " /", "»", " >", " –", " —", "·")) for t in texts), float, n
+    )
 
     # ---- links
     link_chars = frame["link_chars"].to_numpy(dtype=float)
@@ -413,6 +456,9 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     page_chars = _group_sum(group, n_chars, n_pages)
     f["page_link_density"] = (page_link / np.maximum(page_chars, 1))[group] if n else n_words
     f["link_density_win5"] = _window_mean(f["link_density"], 5, group) if n else n_words
+    f["link_density_win11"] = _window_mean(f["link_density"], 11, group) if n else n_words
+    linky = _group_sum(group, (f["link_density"] > 0.5).astype(float), n_pages)
+    f["page_linky_line_share"] = (linky / np.maximum(size_by_page, 1))[group] if n else n_words
 
     # ---- dom
     tags = frame["tag"].tolist()
@@ -454,12 +500,15 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
         f["container_line_rank"] = pd.Series(codes).groupby(codes).cumcount().to_numpy() / (
             np.maximum(c_lines[codes] - 1, 1)
         )
+        c_term = _group_sum(codes, f["ends_terminal"], n_c)
+        f["container_terminal_share"] = c_term[codes] / c_lines[codes]
         for name in (
             "container_log_lines",
             "container_log_words",
             "container_link_density",
             "container_stop_density",
             "container_line_rank",
+            "container_terminal_share",
         ):
             f[name][~is_dom] = np.nan
     else:
@@ -469,6 +518,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
             "container_link_density",
             "container_stop_density",
             "container_line_rank",
+            "container_terminal_share",
         ):
             f[name] = np.zeros(0)
 

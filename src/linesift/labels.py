@@ -8,7 +8,9 @@ The rule (a line is *content* = 1, else 0):
    as a contiguous run in the gold *and* a neighbouring line (within ``short_line_window``)
    is content by rule 1 - so a heading or a price inside the article is kept, a lone "Home"
    in the navigation is not.
-3. Only the first occurrence of a repeated text is content (the gold has it once).
+3. Of a repeated text, only one copy is content (the gold has it once): the copy nearest to a
+   long content line (the first on a tie) - so a heading inside the article keeps its label
+   and its copy in a sidebar menu does not.
 4. A structured-data line (JSON-LD, page state) is content only when rule 1 holds and the DOM
    lines labeled content do not already cover it - so the classifier learns to use these
    lines exactly when the page has no visible main text.
@@ -69,12 +71,7 @@ def align_labels(
             lo, hi = max(0, i - short_line_window), min(n, i + short_line_window + 1)
             if any(labels[j] and long_line[j] for j in range(lo, hi)):
                 labels[i] = 1
-    seen: set[str] = set()
-    for i, text in enumerate(lines):
-        if labels[i]:
-            if text in seen:
-                labels[i] = 0
-            seen.add(text)
+    _keep_one_copy(lines, labels, long_line)
     if any(structured):
         dom_grams = set()
         for i, toks in enumerate(tokens):
@@ -90,6 +87,25 @@ def align_labels(
             if labels[i]:
                 dom_grams.update(grams)
     return labels
+
+
+def _keep_one_copy(lines: Sequence[str], labels: list[int], long_line: list[bool]) -> None:
+    """Rule 3, in place."""
+    copies: dict[str, list[int]] = {}
+    for i, text in enumerate(lines):
+        if labels[i]:
+            copies.setdefault(text, []).append(i)
+    anchors = [i for i, is_long in enumerate(long_line) if is_long and labels[i]]
+    for rows in copies.values():
+        if len(rows) < 2:
+            continue
+        if anchors:
+            best = min(rows, key=lambda r: (min(abs(r - a) for a in anchors), r))
+        else:
+            best = rows[0]
+        for r in rows:
+            if r != best:
+                labels[r] = 0
 
 
 def oracle_prf(lines: Sequence[str], labels: Sequence[int], gold: str) -> tuple[float, ...]:

@@ -10,7 +10,10 @@ Rules that matter for recall (see tests/test_segment.py):
   software serves the whole thread there.
 - Hidden elements (``hidden``, ``aria-hidden``, ``display:none``) are kept, flagged hidden.
 - The whole document is walked, not only ``<body>``: libxml2 files the body of some malformed
-  pages under ``<head>``.
+  pages under ``<head>`` (and walks a skipped element that holds ``<body>``).
+- Broken pages must not vanish: ``</html>`` tags are dropped (libxml2 stops at the first);
+  the rest of a page swallowed by an unclosed ``<title>``/``<script>``/``<textarea>``/... is
+  parsed again; past libxml2's nesting limit the page's text is kept without its DOM.
 - JSON-LD ``articleBody``/``description``/``text`` and ``__NEXT_DATA__`` strings become
   candidate lines with ``source`` saying where they came from: some product, listing and
   collection pages carry their main text only there.
@@ -171,6 +174,9 @@ _KEYWORD_BIT = {name: 1 << i for i, name in enumerate(KEYWORD_NAMES)}
 
 _HIDDEN_STYLE_RE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+# libxml2 stops at the first </html> and drops the rest; browsers parse what follows into the
+# body (37 of 1,497 WCXB pages have elements after a </html>). The parser closes <html> itself.
+_END_HTML_RE = re.compile(r"</html\s*>", re.I)
 _WS_RE = re.compile(r"\s+")
 
 SOURCES = ("dom", "noscript", "jsonld", "state", "text")
@@ -230,13 +236,27 @@ def _keyword_bits(attr_text: str) -> int:
 
 def parse_html(html: str) -> etree._Element | None:
     """Parse an HTML string with lxml; None for a document with no elements."""
-    html = _XML_DECL_RE.sub("", html, count=1)
+    return _parse(html)[0]
+
+
+def _parse(html: str) -> tuple[etree._Element | None, bool]:
+    """``(root, too_deep)``; ``too_deep`` when libxml2 stopped at its nesting limit, so that
+    the rest of the page is missing from ``root``.
+
+    ``huge_tree`` raises the limit from 256 to 2048 levels (pages with runs of unclosed
+    ``<div>``/``<font>`` go past 256) and lifts the 10 MB cap on one text node. A parser per
+    call: lxml parsers must not be shared between threads (creating one costs ~10 us).
+    """
+    html = _clean(html)
     if not html.strip():
-        return None
+        return None, False
+    parser = lxml.html.HTMLParser(huge_tree=True)
     try:
-        return lxml.html.document_fromstring(html)
+        root = lxml.html.document_fromstring(html, parser=parser)
     except (etree.ParserError, ValueError):
-        return None
+        return None, False
+    too_deep = any("Excessive depth" in err.message for err in parser.error_log)
+    return root, too_deep
 
 
 class _Frame:
@@ -266,24 +286,159 @@ class _Frame:
         self.tokens = tokens
 
 
+def _clean(html: str) -> str:
+    """What lxml must not see: an XML declaration (lxml refuses a str with an encoding
+    declaration) and ``</html>`` tags (see ``_END_HTML_RE``). Idempotent."""
+    return _END_HTML_RE.sub("", _XML_DECL_RE.sub("", html, count=1))
+
+
 def segment_html(html: str, *, structured: bool = True) -> PageLines:
     """Split an HTML page into lines in reading order (see module docstring)."""
-    root = parse_html(html)
+    html = _clean(html)
+    root, too_deep = _parse(html)
     lines = PageLines()
     if root is None:
         return lines
-    _walk(root, lines, source=SOURCE_CODE["dom"])
+    if too_deep:  # the tree stops where the nesting limit was hit: keep the text, not the DOM
+        _flat_lines(html, lines)
+        return lines
+    roots = [root]
+    swallowed: list[str] = []
+    end = _end_key(html)
+    index = _walk(root, lines, SOURCE_CODE["dom"], swallowed, page_end=end)
+    # an unclosed <title>/<script>/<textarea>/... took the rest of the page as raw text
+    for _ in range(_MAX_RECOVERIES):
+        if not swallowed:
+            break
+        rest = swallowed.pop(0)
+        sub, too_deep = _parse(rest)
+        if sub is None or too_deep:
+            if too_deep:
+                _flat_lines(rest, lines)
+            continue
+        roots.append(sub)
+        index = _walk(sub, lines, SOURCE_CODE["dom"], swallowed, first_index=index, page_end=end)
     if structured:
-        _structured_lines(root, lines)
+        for r in roots:
+            _structured_lines(r, lines)
     return lines
 
 
-def _walk(root: etree._Element, lines: PageLines, source: int) -> None:
+# Elements libxml2 reads as raw text: left unclosed, they swallow the rest of the document.
+_RAW_TEXT_TAGS = frozenset(
+    ["script", "style", "title", "textarea", "iframe", "noembed", "xmp", "noframes", "plaintext"]
+)
+_SWALLOW_RE = re.compile(
+    r"<body[\s>]|</(?:html|body|head|div|p|table|section|article|main|ul|ol|li|h[1-6])\s*>",
+    re.I,
+)
+_SWALLOW_CUT_RE = re.compile(r"</head\s*>|<body[\s>]", re.I)
+_FIRST_TAG_RE = re.compile(r"<[a-zA-Z/!]")
+_MAX_RECOVERIES = 8
+
+
+def _end_key(text: str) -> str:
+    """The last 64 non-space characters of ``text``."""
+    return "".join(text[-4000:].split())[-64:]
+
+
+def _swallowed_rest(el: etree._Element, page_end: str) -> tuple[str, str] | None:
+    """``(own_text, rest_of_page)`` when raw-text element ``el`` was left unclosed and took the
+    rest of the page as its text: its text ends where the page ends (``page_end``, see
+    ``_end_key``), holds markup, and no element follows it. (A closed ``<script>`` at the end
+    of a page does not end with the page's ``</script></body></html>``.)"""
+    text = el.text
+    if not text or len(el) or not page_end:
+        return None
+    key = _end_key(text)
+    if not key or not page_end.endswith(key):
+        return None
+    if not _SWALLOW_RE.search(text):
+        return None
+    node = el
+    while node is not None:
+        if node.getnext() is not None:
+            return None
+        node = node.getparent()
+    cut = _SWALLOW_CUT_RE.search(text) or _FIRST_TAG_RE.search(text)
+    if cut is None:
+        return None
+    return text[: cut.start()], text[cut.start() :]
+
+
+def _holds_body(el: etree._Element) -> bool:
+    """A skipped element that holds ``<body>``: libxml2 nested the page inside it (e.g. an
+    ``<object>`` in the head region)."""
+    return len(el) > 0 and next(el.iter("body"), None) is not None
+
+
+# Fallback for pages nested past the parser's limit: a linear scan over the tags.
+_VOID_TAGS = frozenset(
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "param",
+        "source",
+        "track",
+        "wbr",
+    ]
+)
+_FLAT_SKIP_TAGS = SKIP_TAGS - _VOID_TAGS
+_FLAT_TAG_RE = re.compile(r"<(/?)([a-zA-Z][\w:.-]*)[^<>]*>|<[!?][^<>]*>")
+
+
+def _flat_lines(html: str, lines: PageLines) -> None:
+    """Lines of a page without its DOM: tags dropped, block tags and ``<br>`` end lines,
+    script/style/... content skipped; DOM columns missing (NaN)."""
+    import html as html_module
+
+    parts: list[str] = []
+    pos = 0
+    skip = ""
+    for m in _FLAT_TAG_RE.finditer(html):
+        closing, name = m.group(1), (m.group(2) or "").lower()
+        if skip:
+            if closing and name == skip:
+                skip = ""
+                pos = m.end()
+            continue
+        parts.append(html[pos : m.start()])
+        pos = m.end()
+        if name in _FLAT_SKIP_TAGS and not closing and not m.group(0).endswith("/>"):
+            skip = name
+        elif name in BLOCK_TAGS or name == "br":
+            parts.append("\n")
+    if not skip:
+        parts.append(html[pos:])
+    for raw in html_module.unescape("".join(parts)).split("\n"):
+        line = normalize_space(raw)
+        if line:
+            _append_plain(lines, line, SOURCE_CODE["dom"])
+
+
+def _walk(
+    root: etree._Element,
+    lines: PageLines,
+    source: int,
+    swallowed: list[str] | None = None,
+    first_index: int = 0,
+    page_end: str = "",
+) -> int:
+    """Append the lines of the tree at ``root``; returns the last element index used.
+    Page text swallowed by an unclosed raw-text element is appended to ``swallowed``."""
     buf: list[str] = []
     link_buf = [0]  # chars inside <a> in the current line
     stack: list[_Frame] = []
-    top = _Frame("body", 0, 0, 0, 0, 0, 0, "", "")
-    element_index = 0
+    top = _Frame("body", first_index, first_index, 0, 0, 0, 0, "", "")
+    element_index = first_index
     link_depth = 0
     noscript_bit = CONTEXT_BIT["noscript"]
     noscript = SOURCE_CODE["noscript"]
@@ -329,7 +484,13 @@ def _walk(root: etree._Element, lines: PageLines, source: int) -> None:
         if event == "start":
             element_index += 1
             frame = stack[-1] if stack else top
-            if tag in SKIP_TAGS:
+            el_text = el.text
+            if tag in _RAW_TEXT_TAGS and swallowed is not None:
+                split = _swallowed_rest(el, page_end)
+                if split is not None:
+                    el_text, rest = split
+                    swallowed.append(rest)
+            if tag in SKIP_TAGS and not _holds_body(el):
                 walker.skip_subtree()
                 stack.append(frame)
                 continue
@@ -382,7 +543,7 @@ def _walk(root: etree._Element, lines: PageLines, source: int) -> None:
                     frame.tokens,
                 )
             stack.append(new)
-            add(el.text)
+            add(el_text)
         else:  # end
             frame = stack.pop()
             if tag in SKIP_TAGS:
@@ -394,6 +555,7 @@ def _walk(root: etree._Element, lines: PageLines, source: int) -> None:
                 flush(frame)
             add(el.tail)
     flush(top)
+    return element_index
 
 
 _TEXT_KEYS = ("articleBody", "text", "description", "reviewBody")

@@ -6,7 +6,10 @@ pages are predicted in batches with one ``predict_proba`` call per batch and mod
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,7 @@ from ..segment import SOURCES, PageLines, segment
 from .model_io import LineModel, ModelError, load_model
 
 FAVOR = ("balanced", "precision", "recall")
+FORMATS = ("html", "text")
 _HTML_SNIFF_RE = re.compile(
     r"<(?:!doctype|html|head|body|div|p|span|a|table|meta|title|script|br|li|h[1-6])[\s>/]",
     re.I,
@@ -74,16 +78,39 @@ def resolve_model(spec: str | Path | LineModel | None, kind: str) -> LineModel:
     if isinstance(spec, LineModel):
         return spec
     if spec is None:
-        return load_model(config.model_dir(kind))
+        return _load_dir(config.model_dir(kind))
     spec = str(spec)
     if spec.startswith(("models:/", "runs:/")):
-        return _load_mlflow_model(spec)
-    path = Path(spec)
-    if (path / "card.json").exists():
-        return load_model(path)
-    if (path / kind / "card.json").exists():  # a models/ directory holding both kinds
-        return load_model(path / kind)
-    raise ModelError(f"{spec}: not a model directory or MLflow model URI")
+        model = _load_mlflow_model(spec)
+    elif (Path(spec) / "card.json").exists():
+        model = _load_dir(Path(spec))
+    elif (Path(spec) / kind / "card.json").exists():  # a models/ directory holding both kinds
+        model = _load_dir(Path(spec) / kind)
+    else:
+        raise ModelError(f"{spec}: not a model directory or MLflow model URI")
+    if model.card.get("kind") != kind:
+        raise ModelError(f"{spec}: is a {model.card.get('kind')!r} model, expected a {kind!r} one")
+    return model
+
+
+_LOADED: dict[tuple, LineModel] = {}
+
+
+def _load_dir(directory: Path) -> LineModel:
+    """``load_model``, cached per process while the files are unchanged: verifying and loading
+    a skops model takes seconds, and ``Extractor()`` is cheap to construct again."""
+    directory = directory.resolve()
+    try:
+        stats = [(directory / name).stat() for name in ("card.json", "model.skops")]
+        key = (str(directory), *((st.st_mtime_ns, st.st_size, st.st_ino) for st in stats))
+    except OSError:
+        return load_model(directory)  # raises a ModelError naming what is missing
+    if key not in _LOADED:
+        for stale in [k for k in _LOADED if k[0] == key[0]]:  # an older version of the files
+            del _LOADED[stale]
+        _LOADED[key] = load_model(directory)
+    model = _LOADED[key]
+    return LineModel(estimator=model.estimator, card=dict(model.card))
 
 
 def _load_mlflow_model(uri: str) -> LineModel:
@@ -94,7 +121,7 @@ def _load_mlflow_model(uri: str) -> LineModel:
     import mlflow
     from mlflow import MlflowClient
 
-    from ..features import SCHEMA_VERSION
+    from ..features import SCHEMA_VERSION, feature_names
 
     mlflow.set_tracking_uri(config.MLFLOW_TRACKING_URI)
     client = MlflowClient()
@@ -120,7 +147,12 @@ def _load_mlflow_model(uri: str) -> LineModel:
             f"{uri}: feature schema version {card.get('schema_version')} does not "
             f"match this linesift's {SCHEMA_VERSION}"
         )
-    estimator = mlflow.sklearn.load_model(uri)
+    if card.get("features") != feature_names(card.get("kind", "")):
+        raise ModelError(f"{uri}: the card's feature list differs from the code's")
+    try:
+        estimator = mlflow.sklearn.load_model(uri)
+    except Exception as exc:  # missing artifact, untrusted skops type, ...
+        raise ModelError(f"{uri}: cannot load the model: {type(exc).__name__}: {exc}") from exc
     card["version"] = f"{name}/{version.version}"
     return LineModel(estimator=estimator, card=card)
 
@@ -130,7 +162,10 @@ class Extractor:
 
     ``model`` / ``text_model``: a model directory, an MLflow model URI, a loaded ``LineModel``
     or None for the shipped models. ``threshold`` overrides the model's; ``favor`` picks the
-    threshold tuned for precision or recall.
+    threshold tuned for precision or recall. A page with more than ``max_lines`` lines, or
+    whose segmentation takes longer than ``page_timeout`` seconds, gets ``error`` set instead
+    of a (silently truncated) result. The timeout uses SIGALRM, so it applies only on the main
+    thread of a process on Unix (the CLI's workers run there); elsewhere it is ignored.
     """
 
     def __init__(
@@ -140,15 +175,22 @@ class Extractor:
         *,
         threshold: float | None = None,
         favor: str = "balanced",
+        max_lines: int | None = None,
+        page_timeout: float | None = None,
     ) -> None:
         if favor not in FAVOR:
             raise ValueError(f"favor must be one of {FAVOR}, not {favor!r}")
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise ValueError(f"threshold must be between 0 and 1, not {threshold}")
         self._specs = {"html": model, "text": text_model}
         self._models: dict[str, LineModel] = {}
         self.threshold = threshold
         self.favor = favor
+        self.max_lines = max_lines
+        self.page_timeout = page_timeout
 
     def model(self, kind: str) -> LineModel:
+        """The loaded model of ``kind`` ("html" or "text"), loading it on first use."""
         if kind not in self._models:
             self._models[kind] = resolve_model(self._specs[kind], kind)
         return self._models[kind]
@@ -161,7 +203,10 @@ class Extractor:
 
     def predict_lines(self, page: str | Page, format: str | None = None) -> list[Line]:
         """Every line of one page with its content probability and label."""
-        return next(iter(self.extract_many([page], format=format))).lines
+        result = next(iter(self.extract_many([page], format=format)))
+        if result.error:
+            raise ValueError(result.error)
+        return result.lines
 
     def extract(self, page: str | Page, format: str | None = None) -> str:
         """The main text of one page."""
@@ -173,7 +218,12 @@ class Extractor:
     def extract_many(
         self, pages: Iterable[str | Page], *, format: str | None = None, batch_size: int = 64
     ) -> Iterator[Extraction]:
-        """Extractions in input order; a page that fails gets ``error`` set, the rest go on."""
+        """Extractions in input order; a page that fails gets ``error`` set, the rest go on.
+
+        Pages are predicted ``batch_size`` at a time, one ``predict_proba`` call per batch and
+        model kind (much faster than page by page)."""
+        if format not in (None, *FORMATS):
+            raise ValueError(f"format must be one of {FORMATS} or None, not {format!r}")
         batch: list[Page] = []
         for number, item in enumerate(pages):
             if isinstance(item, Page):
@@ -182,17 +232,54 @@ class Extractor:
                 page = Page(id=str(number), source=item, format=format or guess_format(item))
             batch.append(page)
             if len(batch) >= batch_size:
-                yield from self._run_batch(batch)
+                yield from self._run_batch_safe(batch)
                 batch = []
         if batch:
-            yield from self._run_batch(batch)
+            yield from self._run_batch_safe(batch)
+
+    def _run_batch_safe(self, pages: list[Page]) -> list[Extraction]:
+        """``_run_batch``, falling back to page by page if the batch as a whole fails, so one
+        bad page costs only itself."""
+        try:
+            return self._run_batch(pages)
+        except Exception:
+            if len(pages) == 1:
+                return [self._failed(pages[0])]
+        out = []
+        for page in pages:
+            try:
+                out.extend(self._run_batch([page]))
+            except Exception:
+                out.append(self._failed(page))
+        return out
+
+    @staticmethod
+    def _failed(page: Page) -> Extraction:
+        import sys
+
+        exc = sys.exc_info()[1]
+        return Extraction(
+            id=page.id, text="", format=page.format, error=f"{type(exc).__name__}: {exc}"
+        )
+
+    def _segment(self, page: Page) -> PageLines:
+        if page.format not in FORMATS:
+            raise ValueError(f"page format must be one of {FORMATS}, not {page.format!r}")
+        with _time_limit(self.page_timeout):
+            lines = segment(page.source, page.format)
+        if self.max_lines is not None and len(lines) > self.max_lines:
+            raise PageLimitError(
+                f"page has {len(lines):,} lines, over the limit of {self.max_lines:,} "
+                "(max_lines, --max-lines)"
+            )
+        return lines
 
     def _run_batch(self, pages: list[Page]) -> list[Extraction]:
         segmented: list[PageLines | None] = []
         errors: list[str | None] = []
         for page in pages:
             try:
-                segmented.append(segment(page.source, page.format))
+                segmented.append(self._segment(page))
                 errors.append(None)
             except Exception as exc:  # a hostile page must not stop the batch
                 segmented.append(None)
@@ -247,11 +334,41 @@ class Extractor:
         return results
 
 
+class PageLimitError(ValueError):
+    """A page over a size, line or time limit: reported as failed, never truncated."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ``PageLimitError`` in the block after ``seconds`` (SIGALRM; main thread only)."""
+    usable = (
+        seconds
+        and hasattr(signal, "setitimer")
+        and threading.current_thread() is threading.main_thread()
+    )
+    if not usable:
+        yield
+        return
+
+    def expired(signum, frame):
+        raise PageLimitError(f"page took longer than {seconds:g} s (page_timeout)")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 _DEFAULT: Extractor | None = None
 
 
 def extract(page: str, *, format: str | None = None) -> str:
-    """The main text of one page (HTML or plain-text lines), with the shipped models."""
+    """The main text of one page (HTML or plain-text lines), with the shipped models.
+
+    ``format``: "html", "text", or None to guess from the first 4 KB."""
     global _DEFAULT
     if _DEFAULT is None:
         _DEFAULT = Extractor()

@@ -172,12 +172,15 @@ def fit_line_model(
         scorer, oof, tp["threshold_grid"], tp["favor_precision_weight"]
     )
     held_prob = final.predict_proba(held_out[names])[:, 1] if len(held_out) else np.zeros(0)
+    # The shipped model's own probabilities on its training pages: what `linesift extract`
+    # must reproduce on those pages (the no-train/serve-skew check).
+    train_prob = final.predict_proba(X)[:, 1]
 
     keep = ["page_id", "view", "line_no", "label", "n_tokens", "dataset"]
     predictions = pd.concat(
         [
-            train[keep].assign(prob=oof, fold=fold_of),
-            held_out[keep].assign(prob=held_prob, fold=-1),
+            train[keep].assign(prob=oof, fold=fold_of, prob_final=train_prob),
+            held_out[keep].assign(prob=held_prob, fold=-1, prob_final=held_prob),
         ],
         ignore_index=True,
     )

@@ -1,0 +1,174 @@
+"""The Python API: ``linesift.extract``, ``Extractor.predict_lines`` / ``extract_many`` (one
+model call per batch), failures and limits per page, and loading a registered MLflow model."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+from test_cli import KNOWN_SENTENCE, text_page, wcxb_sample
+
+import linesift
+from linesift import config
+from linesift.dataset import Page
+from linesift.modeling import predict
+from linesift.modeling.model_io import TRUSTED_TYPES
+from linesift.scoring import word_f1
+
+
+@pytest.fixture(scope="module")
+def pages(tmp_path_factory) -> dict[str, Page]:
+    return wcxb_sample(tmp_path_factory.mktemp("sample"), ("0014", "0490", "2740"))
+
+
+@pytest.fixture(scope="module")
+def extractor() -> linesift.Extractor:
+    return linesift.Extractor()
+
+
+def test_extract_one_page(pages):
+    text = linesift.extract(pages["0490"].source)
+    assert isinstance(text, str)
+    assert KNOWN_SENTENCE["0490"] in text
+    assert word_f1(text, pages["0490"].gold) >= 0.5
+    assert linesift.extract(pages["0490"].source, format="html") == text
+
+
+def test_extract_plain_text_page_uses_the_text_model(pages, extractor):
+    page = text_page(pages["0014"])
+    text = linesift.extract(page, format="text")
+    assert KNOWN_SENTENCE["0014"] in text
+    assert word_f1(text, pages["0014"].gold) >= 0.5
+    assert "Copyright 2025 Example Media Ltd." not in text.splitlines()
+    assert linesift.extract(page) == text  # no markup: guessed as text
+    (result,) = extractor.extract_many([page])
+    assert result.model == "linesift-text" and result.format == "text"
+
+
+def test_extract_rejects_an_unknown_format(pages):
+    with pytest.raises(ValueError, match="format"):
+        linesift.extract(pages["0490"].source, format="pdf")
+
+
+def test_predict_lines_gives_probabilities_and_labels(pages, extractor):
+    lines = extractor.predict_lines(pages["2740"].source)
+    assert all(isinstance(ln, linesift.Line) for ln in lines)
+    probs = np.array([ln.probability for ln in lines])
+    assert ((probs >= 0) & (probs <= 1)).all()
+    threshold = extractor.threshold_for("html")
+    assert (
+        threshold == json.loads((config.model_dir("html") / "card.json").read_text())["threshold"]
+    )
+    assert [ln.label for ln in lines] == [int(p >= threshold) for p in probs]
+    assert 0 < sum(ln.label for ln in lines) < len(lines)
+    kept = "\n".join(ln.text for ln in lines if ln.label)
+    assert kept == extractor.extract(pages["2740"].source)
+
+
+def test_threshold_and_favor(pages, extractor):
+    source = pages["2740"].source
+    base = extractor.predict_lines(source)
+    high = linesift.Extractor(threshold=0.9).predict_lines(source)
+    recall = linesift.Extractor(favor="recall").predict_lines(source)
+    assert [ln.probability for ln in high] == [ln.probability for ln in base]
+    assert [ln.label for ln in high] == [int(ln.probability >= 0.9) for ln in base]
+    assert sum(ln.label for ln in recall) >= sum(ln.label for ln in base)
+    with pytest.raises(ValueError):
+        linesift.Extractor(favor="speed")
+    with pytest.raises(ValueError):
+        linesift.Extractor(threshold=1.5)
+
+
+def test_extract_many_predicts_each_batch_in_one_model_call(pages, extractor, monkeypatch):
+    singles = {pid: extractor.extract(p.source) for pid, p in pages.items()}
+    text = text_page(pages["0490"])
+    single_text = extractor.extract(text, format="text")
+    calls = []
+    for kind in ("html", "text"):
+        estimator = extractor.model(kind).estimator
+        original = estimator.predict_proba
+
+        def counting(X, original=original, kind=kind):
+            calls.append((kind, len(X)))
+            return original(X)
+
+        monkeypatch.setattr(estimator, "predict_proba", counting)
+    batch = [Page(id=pid, source=p.source, format="html") for pid, p in pages.items()] + [
+        Page(id="txt", source=text, format="text")
+    ]
+    results = list(extractor.extract_many(batch))
+    assert [r.id for r in results] == [*pages, "txt"]
+    assert sorted(kind for kind, _ in calls) == ["html", "text"]  # one call per model kind
+    html_rows = next(n for kind, n in calls if kind == "html")
+    assert html_rows == sum(len(r.lines) for r in results[:-1])
+    for result in results[:-1]:
+        assert result.error is None and result.text == singles[result.id]
+    assert results[-1].text == single_text
+
+
+def test_a_failing_page_costs_only_itself(pages, extractor, monkeypatch):
+    real_segment = predict.segment
+
+    def slow_on_marker(source, fmt):
+        if "SLOW-PAGE" in source:
+            time.sleep(5)
+        return real_segment(source, fmt)
+
+    monkeypatch.setattr(predict, "segment", slow_on_marker)
+    limited = linesift.Extractor(page_timeout=0.3, max_lines=2000)
+    huge = "<html><body>" + "<p>line of words here</p>" * 2500 + "</body></html>"
+    batch = [
+        Page(id="ok1", source=pages["0490"].source),
+        Page(id="slow", source="<html><body><p>SLOW-PAGE</p></body></html>"),
+        Page(id="bad-format", source="x", format="pdf"),
+        Page(id="too-long", source=huge),
+        Page(id="ok2", source=pages["0014"].source),
+    ]
+    started = time.time()
+    results = {r.id: r for r in limited.extract_many(batch)}
+    assert time.time() - started < 4.5  # the slow page was cut off, not waited for
+    assert "page_timeout" in results["slow"].error
+    assert "format" in results["bad-format"].error
+    assert "over the limit of 2,000" in results["too-long"].error
+    assert results["ok1"].error is None and KNOWN_SENTENCE["0490"] in results["ok1"].text
+    assert results["ok2"].error is None and KNOWN_SENTENCE["0014"] in results["ok2"].text
+    with pytest.raises(ValueError, match="page_timeout"):
+        limited.predict_lines("<html><body><p>SLOW-PAGE</p></body></html>")
+
+
+def test_registered_mlflow_model_by_alias(pages, tmp_path, monkeypatch):
+    """``models:/linesift-html@champion`` from a local sqlite registry, offline."""
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+    monkeypatch.setenv("DO_NOT_TRACK", "true")
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setattr(config, "MLFLOW_TRACKING_URI", uri)
+    import mlflow
+    from mlflow import MlflowClient
+
+    mlflow.set_tracking_uri(uri)
+    experiment = mlflow.create_experiment("api-test", artifact_location=str(tmp_path / "art"))
+    shipped = predict.resolve_model(None, "html")  # the shipped model (cached in-process)
+    with mlflow.start_run(experiment_id=experiment):
+        mlflow.sklearn.log_model(
+            shipped.estimator,
+            name="html_model",
+            serialization_format="skops",
+            skops_trusted_types=TRUSTED_TYPES,
+            registered_model_name="linesift-html",
+            pip_requirements=["scikit-learn", "skops"],  # skip slow requirement inference
+        )
+        mlflow.log_dict(shipped.card, "html/card.json")
+    MlflowClient().set_registered_model_alias("linesift-html", "champion", "1")
+
+    registered = linesift.Extractor(model="models:/linesift-html@champion")
+    assert registered.model("html").version == "linesift-html/1"
+    source = pages["2740"].source
+    got = registered.predict_lines(source)
+    want = linesift.Extractor().predict_lines(source)
+    assert [(ln.text, ln.probability, ln.label) for ln in got] == [
+        (ln.text, ln.probability, ln.label) for ln in want
+    ]
+    with pytest.raises(predict.ModelError, match="linesift-html"):
+        predict.resolve_model("models:/linesift-html@nobody", "html")

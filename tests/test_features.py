@@ -1,0 +1,192 @@
+"""Feature values computed by hand on small pages; batches equal pages alone."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linesift.dataset import load_wcxb
+from linesift.features import (
+    CONTEXT_TAGS,
+    HTML_FEATURES,
+    KEYWORD_NAMES,
+    TAG_CODES,
+    TEXT_FEATURES,
+    featurize,
+    lines_frame,
+    tokens,
+)
+from linesift.segment import segment_html, segment_text
+
+EN_PAGE = "Hello world.\n東京は晴れ\nThe cat is on the mat and it is happy.\nhello WORLD."
+DE_PAGE = "Der Hund ist nicht im Haus und das ist gut.\nHello world."
+
+DOM_FEATURES = [
+    "link_density",
+    "all_link",
+    "depth",
+    "rel_depth",
+    "hidden",
+    *[f"ctx_{t}" for t in CONTEXT_TAGS],
+    *[f"kw_{k}" for k in KEYWORD_NAMES],
+    "container_log_lines",
+    "container_log_words",
+    "container_link_density",
+    "container_stop_density",
+    "container_line_rank",
+    "dom_covered",
+]
+
+
+@pytest.fixture(scope="module")
+def text_batch() -> pd.DataFrame:
+    """Two text pages in one batch: 4 English lines, then 2 German-page lines."""
+    return featurize(lines_frame([segment_text(EN_PAGE), segment_text(DE_PAGE)]), "text")
+
+
+def test_tokens_count_cjk_characters_one_by_one() -> None:
+    assert tokens("東京は晴れ") == ["東", "京", "は", "晴", "れ"]
+    assert tokens("Tokyo 東京 rain") == ["tokyo", "東", "京", "rain"]
+    assert tokens("it's 3.5%") == ["it", "s", "3", "5"]
+
+
+def test_length_features(text_batch: pd.DataFrame) -> None:
+    x = text_batch
+    assert list(x.columns) == TEXT_FEATURES
+    assert len(x) == 6
+    assert x.log_chars[0] == pytest.approx(math.log1p(len("Hello world.")))
+    assert x.n_words.tolist() == [2, 5, 10, 2, 10, 2]
+    assert x.log_words[2] == pytest.approx(math.log1p(10))
+    assert x.mean_word_len[0] == 5.0  # hello, world
+    assert x.mean_word_len[1] == 1.0  # five CJK characters
+    assert x.cjk_ratio[1] == 1.0 and x.cjk_ratio[0] == 0.0
+    assert x.punct_ratio[0] == pytest.approx(1 / 12)
+    assert x.ends_terminal.tolist() == [1, 0, 1, 1, 1, 1]
+    assert x.upper_ratio[3] == pytest.approx(5 / 10)  # "hello WORLD."
+    assert x.starts_upper.tolist() == [1, 0, 1, 0, 1, 1]
+    assert x.title_case_ratio[2] == pytest.approx(1 / 10)
+
+
+def test_stop_density_uses_the_page_language(text_batch: pd.DataFrame) -> None:
+    x = text_batch
+    # English page: "The cat is on the mat and it is happy." - all but cat, mat, happy
+    assert x.stop_count[2] == 7
+    assert x.stop_density[2] == pytest.approx(0.7)
+    # German page: all but Hund, Haus
+    assert x.stop_count[4] == 8
+    assert x.stop_density[4] == pytest.approx(0.8)
+    # the same German line on an English page is scored with the English list: only "im"
+    mixed = featurize(
+        lines_frame([segment_text("The cat is on the mat and it is happy.\n" + DE_PAGE)]), "text"
+    )
+    assert mixed.stop_count[1] == 1
+
+
+def test_position_and_page_features(text_batch: pd.DataFrame) -> None:
+    x = text_batch
+    np.testing.assert_allclose(x.rel_index, [0, 1 / 3, 2 / 3, 1, 0, 1])
+    np.testing.assert_allclose(x.words_before_frac, [0, 2 / 19, 7 / 19, 17 / 19, 0, 10 / 12])
+    np.testing.assert_allclose(x.log_index_from_end, np.log1p([3, 2, 1, 0, 1, 0]))
+    np.testing.assert_allclose(x.page_log_lines, np.log1p([4, 4, 4, 4, 2, 2]))
+    np.testing.assert_allclose(x.page_log_words, np.log1p([19, 19, 19, 19, 12, 12]))
+    np.testing.assert_allclose(
+        x.line_word_share, [2 / 19, 5 / 19, 10 / 19, 2 / 19, 10 / 12, 2 / 12]
+    )
+
+
+def test_repeat_count_is_case_insensitive_and_per_page(text_batch: pd.DataFrame) -> None:
+    # "Hello world." and "hello WORLD." repeat on page 1; page 2's copy counts only there
+    assert text_batch.repeat_count.tolist() == [2, 1, 1, 2, 1, 1]
+
+
+def test_neighbours_are_nan_at_page_edges_and_never_cross_pages(text_batch) -> None:
+    x = text_batch
+    lw = np.log1p([2, 5, 10, 2, 10, 2])
+    nan = np.nan
+    np.testing.assert_allclose(x.log_words_m1, [nan, lw[0], lw[1], lw[2], nan, lw[4]])
+    np.testing.assert_allclose(x.log_words_p1, [lw[1], lw[2], lw[3], nan, lw[5], nan])
+    np.testing.assert_allclose(x.log_words_m2, [nan, nan, lw[0], lw[1], nan, nan])
+    np.testing.assert_allclose(x.log_words_p2, [lw[2], lw[3], nan, nan, nan, nan])
+    np.testing.assert_allclose(x.ends_terminal_p1, [0, 1, 1, nan, 1, nan])
+    np.testing.assert_allclose(x.stop_density_m1[[1, 5]], [x.stop_density[0], x.stop_density[4]])
+    # windows stay within the page: page 2 has 2 lines
+    np.testing.assert_allclose(x.log_words_win5[4:], [lw[4:].mean()] * 2)
+    np.testing.assert_allclose(x.log_words_win5[0], lw[:3].mean())
+
+
+def test_link_dom_and_container_features() -> None:
+    page = segment_html(
+        '<html><body><div class="entry"><p>Read <a href="#">this link</a> now.</p>'
+        "<p>Second para here.</p></div>"
+        '<ul class="menu"><li><a href="/">Home</a></li></ul></body></html>'
+    )
+    x = featurize(lines_frame([page]), "html")
+    assert list(x.columns) == HTML_FEATURES
+    chars = [len("Read this link now."), len("Second para here."), len("Home")]
+    np.testing.assert_allclose(x.link_density, [9 / chars[0], 0, 1])
+    assert x.all_link.tolist() == [0, 0, 1]
+    assert x.page_link_density[0] == pytest.approx(13 / sum(chars))
+    np.testing.assert_allclose(x.link_density_p1, [0, 1, np.nan])
+    assert x.tag.tolist() == [TAG_CODES["p"], TAG_CODES["p"], TAG_CODES["li"]]
+    assert x.depth.tolist() == [4, 4, 4]
+    assert x.rel_depth.tolist() == [0, 0, 0]
+    assert x.ctx_li.tolist() == [0, 0, 1] and x.ctx_p.tolist() == [1, 1, 0]
+    assert x.kw_content.tolist() == [1, 1, 0] and x.kw_nav.tolist() == [0, 0, 1]
+    assert x.hidden.tolist() == [0, 0, 0]
+    # the two paragraphs share the <div>, "Home" is alone in the <ul>
+    np.testing.assert_allclose(x.container_log_lines, np.log1p([2, 2, 1]))
+    np.testing.assert_allclose(x.container_log_words, np.log1p([7, 7, 1]))
+    np.testing.assert_allclose(x.container_link_density, [9 / 36, 9 / 36, 1])
+    np.testing.assert_allclose(x.container_line_rank, [0, 1, 0])
+    assert x.dom_covered.isna().all()  # no structured lines
+
+
+def test_dom_covered_share_of_structured_trigrams_in_the_dom() -> None:
+    body = "one two three four five six seven eight nine ten"  # 8 trigrams
+    page = segment_html(
+        '<html><head><script type="application/ld+json">{"articleBody": "'
+        + body
+        + '"}</script></head><body><p>One two three four.</p></body></html>'
+    )
+    assert page.text == ["One two three four.", body]
+    x = featurize(lines_frame([page]), "html")
+    # "one two three" and "two three four" are in the DOM: 2 of 8
+    assert math.isnan(x.dom_covered[0])
+    assert x.dom_covered[1] == pytest.approx(2 / 8)
+    assert x.source.tolist() == [0, 2]
+    assert math.isnan(x.ctx_p[1]) and math.isnan(x.link_density[1])
+
+
+def test_text_pages_have_nan_dom_features() -> None:
+    page = segment_text("A plain text line.\nAnother one, longer than the first.")
+    frame = lines_frame([page])
+    x_html = featurize(frame, "html")
+    for name in DOM_FEATURES:
+        assert x_html[name].isna().all(), name
+    x_text = featurize(frame, "text")
+    assert list(x_text.columns) == TEXT_FEATURES
+    assert not set(DOM_FEATURES) & set(x_text.columns)
+    assert x_text.notna().all().sum() > 20
+
+
+def test_empty_batch() -> None:
+    x = featurize(lines_frame([]), "html")
+    assert x.shape == (0, len(HTML_FEATURES))
+    x = featurize(lines_frame([segment_text("")]), "text")
+    assert x.shape == (0, len(TEXT_FEATURES))
+
+
+@pytest.mark.parametrize("kind", ["html", "text"])
+def test_batch_equals_pages_alone(kind: str) -> None:
+    pages = list(load_wcxb(limit=4))
+    segmented = [
+        segment_html(p.source) if kind == "html" else segment_text(p.gold or "") for p in pages
+    ]
+    segmented.insert(2, segment_text(""))  # an empty page inside the batch
+    batch = featurize(lines_frame(segmented), kind)
+    alone = pd.concat([featurize(lines_frame([s]), kind) for s in segmented], ignore_index=True)
+    assert len(batch) == sum(len(s) for s in segmented) > 100
+    pd.testing.assert_frame_equal(batch, alone, check_exact=False, rtol=1e-12, atol=0)

@@ -1,0 +1,131 @@
+"""Batches lose nothing: ``--resume`` skips complete outputs only, a SIGKILLed run resumed
+gives exactly one complete output per input, and a worker that dies costs only its page."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from test_cli import LINESIFT, _env, outputs
+
+from linesift import cli, config
+from linesift.dataset import read_page_file
+from linesift.modeling.predict import Extractor
+
+PAGE_IDS = ("0014", "0412", "0490", "2740", "0525", "4619")
+
+
+def copy_pages(root: Path, copies: int) -> dict[str, str]:
+    """``copies`` copies of each real WCXB page as root/cNNN/ID.html.gz; returns each page's
+    fresh single extraction (what every output must equal)."""
+    extractor = Extractor()
+    expected = {}
+    for pid in PAGE_IDS:
+        src = config.WCXB_DIR / "html" / f"{pid}.html.gz"
+        expected[pid] = extractor.extract(read_page_file(src), format="html")
+        for n in range(copies):
+            (root / f"c{n:03d}").mkdir(parents=True, exist_ok=True)
+            shutil.copy(src, root / f"c{n:03d}" / f"{pid}.html.gz")
+    return expected
+
+
+def check_outputs(out: Path, expected: dict[str, str]) -> int:
+    """Every output is complete: it equals a fresh extraction of its page."""
+    files = list(out.rglob("*.txt"))
+    for file in files:
+        assert file.read_text("utf-8") == expected[file.stem] + "\n", file
+    return len(files)
+
+
+def test_resume_skips_complete_outputs_and_redoes_the_rest(tmp_path, capsys):
+    src, out = tmp_path / "in", tmp_path / "out"
+    expected = copy_pages(src, 2)
+    args = ["extract", str(src), "-o", str(out), "--workers", "1", "-q"]
+    assert cli.main(args) == 0
+    assert check_outputs(out, expected) == 12
+    (out / "c000" / "0014.txt").unlink()
+    (out / "c001" / "0490.txt").write_text("SENTINEL\n")  # an existing output is not redone
+    stale = out / "c000" / ".0412.txt.99999.tmp"  # left by a killed run
+    stale.write_text("partial")
+    (out / "errors.jsonl").write_text('{"id": "old", "error": "from an earlier run"}\n')
+    capsys.readouterr()
+
+    assert cli.main([*args, "--resume"]) == 0
+    err = capsys.readouterr().err
+    assert "linesift: 1 pages, 0 failed, 11 skipped" in err
+    assert (out / "c000" / "0014.txt").read_text("utf-8") == expected["0014"] + "\n"
+    assert (out / "c001" / "0490.txt").read_text() == "SENTINEL\n"
+    assert not stale.exists()
+    assert not (out / "errors.jsonl").exists()  # stale: this run had no failure
+    assert len(outputs(out)) == 12
+
+
+def _crash_on_boom(tasks: list[cli.Task], *args) -> list[dict]:
+    if any(task.id == "boom" for task in tasks):
+        os._exit(3)  # like a segfault or the OOM killer
+    return [{"id": task.id, "source": task.source_name, "pid": os.getpid()} for task in tasks]
+
+
+def test_a_worker_that_dies_costs_only_its_page(monkeypatch):
+    monkeypatch.setattr(cli, "_EXTRACTOR", object())  # forked workers need no model here
+    batches = [
+        [cli.Task(id, id, id) for id in ids] for ids in (["a", "b"], ["boom", "c"], ["d"], ["e"])
+    ]
+    results = list(cli._pool_map(batches, 2, ({}, None), _crash_on_boom, ()))
+    assert [[r["id"] for r in batch] for batch in results] == [
+        ["a", "b"],
+        ["boom", "c"],
+        ["d"],
+        ["e"],
+    ]
+    flat = {r["id"]: r for batch in results for r in batch}
+    assert "worker process died" in flat["boom"]["error"]
+    assert all("error" not in flat[i] for i in "abcde")
+
+
+@pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
+def test_sigkill_then_resume_gives_exactly_one_complete_output_per_page(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    expected = copy_pages(src, 50)  # 300 pages
+    argv = [LINESIFT, "extract", str(src), "-o", str(out), "--workers", "2"]
+    proc = subprocess.Popen(
+        argv,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=_env(),
+        start_new_session=True,  # its own process group: the kill takes the workers too
+    )
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if out.exists() and sum(1 for _ in out.rglob("*.txt")) >= 20:
+                break
+            time.sleep(0.01)
+        assert proc.poll() is None, "the run ended before it could be killed"
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    done = check_outputs(out, expected)
+    assert 20 <= done < 300, done
+
+    resumed = subprocess.run(
+        [*argv, "--resume"], capture_output=True, text=True, env=_env(), timeout=300
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    summary = resumed.stderr.strip().splitlines()[-1]
+    assert summary.startswith(f"linesift: {300 - done} pages, 0 failed, {done} skipped"), summary
+    assert check_outputs(out, expected) == 300
+    assert len(outputs(out)) == 300 and {p.parent.name for p in out.rglob("*.txt")} == {
+        f"c{n:03d}" for n in range(50)
+    }
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert not (out / "errors.jsonl").exists()
