@@ -22,7 +22,7 @@ from linesift.draft_labels import (
 from linesift.features import featurize_lines
 from linesift.modeling.predict import Extractor
 from linesift.modeling.train import fit_line_model
-from linesift.prepare import load_training_pages, prepare
+from linesift.prepare import TEXT_VIEWS, load_training_pages, prepare
 from linesift.segment import segment
 
 
@@ -112,7 +112,7 @@ def test_edited_labels_train_a_model(drafted, wcxb_pages, params):
     for page_id, labels in edited.items():
         assert html[html.page_id == page_id].sort_values("line_no").label.tolist() == labels
     # gold = the edited content lines, so the text views are labeled from it too
-    assert set(lines[lines.page_id.isin(edited)].view) == {"html", "text", "text-rows"}
+    assert set(lines[lines.page_id.isin(edited)].view) == {"html", *TEXT_VIEWS}
 
     table = featurize_lines(html, "html")
     table["text"] = html["text"].to_numpy()

@@ -32,7 +32,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -209,6 +209,10 @@ def _html_feature_names() -> list[str]:
         "word_rank_in_page",
         "page_terminal_share",
         "ends_separator",
+        # blank lines around the line (plain-text pages that have them)
+        "gap_before",
+        "gap_after",
+        "page_gap_share",
         # links (html only from here)
         "link_density",
         *[f"link_density_{_suffix(o)}" for o in NEIGHBOUR_OFFSETS],
@@ -238,8 +242,11 @@ def _html_feature_names() -> list[str]:
     return names
 
 
-HTML_FEATURES: list[str] = _html_feature_names()
-TEXT_FEATURES: list[str] = HTML_FEATURES[: HTML_FEATURES.index("link_density")]
+_ALL_FEATURES: list[str] = _html_feature_names()
+# Blank lines exist only in plain-text pages: always missing in HTML, so not an html feature.
+TEXT_ONLY = ("gap_before", "gap_after", "page_gap_share")
+HTML_FEATURES: list[str] = [name for name in _ALL_FEATURES if name not in TEXT_ONLY]
+TEXT_FEATURES: list[str] = _ALL_FEATURES[: _ALL_FEATURES.index("link_density")]
 CATEGORICAL = ("tag", "source")
 
 
@@ -389,7 +396,9 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     )
     lowered = [t.lower() for t in texts]
     f["has_copyright"] = np.fromiter(
-        (("©" in t or "copyright" in t or "all rights reserved" in t) for t in lowered), float, n
+        (("©" in t or "copyright" in t or "all rights reserved" in t) for t in lowered),
+        float,
+        n,
     )
     f["has_at_or_url"] = np.fromiter(
         (("@" in t or "http" in t or "www." in t) for t in lowered), float, n
@@ -441,8 +450,20 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     f["page_terminal_share"] = (
         (terminal_lines / np.maximum(size_by_page, 1))[group] if n else n_words
     )
+    gap = frame["gap_before"].to_numpy(dtype=float) if "gap_before" in frame else np.full(n, np.nan)
+    f["gap_before"] = gap
+    f["gap_after"] = _shift(gap, 1, index, size)
+    has_gap = ~np.isnan(gap)
+    gap_lines = _group_sum(group, (np.nan_to_num(gap) > 0).astype(float), n_pages)
+    known = _group_sum(group, has_gap.astype(float), n_pages)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        f["page_gap_share"] = (
+            np.where(known > 0, gap_lines / np.maximum(known, 1), np.nan)[group] if n else n_words
+        )
     f["ends_separator"] = np.fromiter(
-        (t.endswith((" -", " |", " /", "»", " >", " –", " —", "·")) for t in texts), float, n
+        (t.endswith((" -", " |", " /", "»", " >", " –", " —", "·")) for t in texts),
+        float,
+        n,
     )
 
     # ---- links
@@ -597,7 +618,10 @@ def main() -> None:
         out = pd.concat(parts, ignore_index=True)
         write_parquet(out, config.features_file(kind))
         logging.info(
-            "featurized %s: %d lines x %d features", kind, len(out), len(feature_names(kind))
+            "featurized %s: %d lines x %d features",
+            kind,
+            len(out),
+            len(feature_names(kind)),
         )
 
 

@@ -28,7 +28,13 @@ from .segment import SOURCE_CODE, PageLines, segment, segment_text
 
 log = logging.getLogger(__name__)
 
-TEXT_VIEWS = ("text", "text-rows")
+TEXT_VIEWS = ("text", "text-rows", "text-para")
+# Blocks a browser (or html2text) sets off with blank lines; list items, cells, <br> and
+# plain <div>s follow each other on the next line.
+_PARA_TAGS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "figcaption", "table", "dl"}
+    | {"title", "article", "section", "header", "footer"}
+)
 _ROW_TAGS = frozenset(("td", "th", "li", "a", "dt", "dd", "span", "label", "option", "button"))
 _STRUCTURED = (SOURCE_CODE["jsonld"], SOURCE_CODE["state"])
 
@@ -52,6 +58,22 @@ def render_rows(lines: PageLines) -> str:
     return "\n".join(out)
 
 
+def render_paragraphs(lines: PageLines) -> str:
+    """A plain-text rendering with blank lines around paragraph-like blocks (as a browser's
+    copy or html2text gives), single newlines between list items, cells and divs."""
+    out: list[str] = []
+    prev_para = False
+    for text, tag, source in zip(lines.text, lines.tag, lines.source, strict=True):
+        if source in _STRUCTURED:
+            continue
+        para = tag in _PARA_TAGS
+        if out and (para or prev_para):
+            out.append("")
+        out.append(text)
+        prev_para = para
+    return "\n".join(out)
+
+
 def page_views(page: Page, params: dict) -> Iterator[tuple[str, PageLines]]:
     """The views of one page (see module docstring)."""
     lines = segment(page.source, page.format)
@@ -63,8 +85,11 @@ def page_views(page: Page, params: dict) -> Iterator[tuple[str, PageLines]]:
         t for t, s in zip(lines.text, lines.source, strict=True) if s not in _STRUCTURED
     )
     yield "text", segment_text(dom_text)
-    if "text-rows" in params.get("text_views", TEXT_VIEWS):
+    views = params.get("text_views", TEXT_VIEWS)
+    if "text-rows" in views:
         yield "text-rows", segment_text(render_rows(lines))
+    if "text-para" in views:
+        yield "text-para", segment_text(render_paragraphs(lines))
 
 
 def _label_page(args: tuple[Page, dict]) -> tuple[list[dict], list[pd.DataFrame]]:

@@ -201,6 +201,8 @@ class PageLines:
     context: list[int] = field(default_factory=list)
     keywords: list[int] = field(default_factory=list)
     source: list[int] = field(default_factory=list)
+    # blank lines before the line in a plain-text page (0, 1, 2 = two or more); NaN for HTML
+    gap_before: list[float] = field(default_factory=list)
     is_html: bool = True
 
     def __len__(self) -> int:
@@ -220,6 +222,7 @@ class PageLines:
             "context": self.context,
             "keywords": self.keywords,
             "source": self.source,
+            "gap_before": self.gap_before,
         }
 
 
@@ -441,6 +444,7 @@ def _walk(
     element_index = first_index
     link_depth = 0
     noscript_bit = CONTEXT_BIT["noscript"]
+    nan = float("nan")
     noscript = SOURCE_CODE["noscript"]
 
     def flush(frame: _Frame) -> None:
@@ -464,6 +468,7 @@ def _walk(
         lines.context.append(frame.context)
         lines.keywords.append(frame.keywords)
         lines.source.append(noscript if frame.context & noscript_bit else source)
+        lines.gap_before.append(nan)
 
     def add(text: str | None) -> None:
         if text:
@@ -612,8 +617,9 @@ def _json_texts(data: Any, any_long_string: bool, depth: int = 0):
             yield from _json_texts(item, any_long_string, depth + 1)
 
 
-def _append_plain(lines: PageLines, text: str, source: int) -> None:
+def _append_plain(lines: PageLines, text: str, source: int, gap: float = float("nan")) -> None:
     nan = float("nan")
+    lines.gap_before.append(gap)
     lines.text.append(text)
     lines.tag.append("")
     lines.path.append("")
@@ -632,10 +638,14 @@ def segment_text(text: str) -> PageLines:
     """A plain-text page: one line per non-empty line; DOM columns missing (NaN)."""
     lines = PageLines(is_html=False)
     source = SOURCE_CODE["text"]
+    blank = 0
     for raw in text.splitlines():
         line = normalize_space(raw)
         if line:
-            _append_plain(lines, line, source)
+            _append_plain(lines, line, source, gap=float(min(blank, 2)))
+            blank = 0
+        else:
+            blank += 1
     return lines
 
 

@@ -18,6 +18,7 @@ import logging
 import platform
 import subprocess
 import time
+import zlib
 from typing import Any
 
 import numpy as np
@@ -50,6 +51,18 @@ def _fit_one(
     hgb: dict[str, Any], names: list[str], seed: int, X: pd.DataFrame, y: np.ndarray, w: np.ndarray
 ) -> HistGradientBoostingClassifier:
     return make_estimator(hgb, names, seed).fit(X, y, sample_weight=w)
+
+
+def _views_kept(table: pd.DataFrame, per_page: int) -> np.ndarray:
+    """Which rows of a text table to train on: ``per_page`` of the plain-text renderings of
+    each page, rotating with a hash of the page id, so every rendering is learned from
+    (on different pages) at a fraction of the training time."""
+    views = sorted(table["view"].unique())
+    position = table["view"].map({v: i for i, v in enumerate(views)}).to_numpy()
+    offset = np.fromiter(
+        (zlib.crc32(p.encode()) % len(views) for p in table["page_id"]), int, len(table)
+    )
+    return ((position - offset) % len(views)) < per_page
 
 
 def sample_weights(table: pd.DataFrame, mode: str) -> np.ndarray:
@@ -141,6 +154,9 @@ def fit_line_model(
         domain=page_meta.loc[table["page_id"], "domain"].to_numpy(),
     )
     is_train = table["dataset"].isin(tp["train_datasets"]).to_numpy()
+    if kind == "text" and tp.get("text_views_per_page"):
+        keep = ~is_train | _views_kept(table, tp["text_views_per_page"])
+        table, is_train = table[keep], is_train[keep]
     train = table[is_train].reset_index(drop=True)
     held_out = table[~is_train].reset_index(drop=True)
     X, y = train[names], train["label"].to_numpy()
