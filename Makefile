@@ -5,15 +5,23 @@ BIN := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: setup train repro test lint format compare ui bench clean
+.PHONY: setup setup-dev train repro test lint format compare ui bench clean
 
+# `make train` needs only the package (training is plain Python stages); the test suite
+# also needs pytest, ruff, DVC, notebooks, Spark and datatrove (the dev extras).
 $(BIN)/linesift: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: $(BIN)/linesift
 	$(BIN)/python -m pip install -q -e '.[dev,spark,datatrove]'
 	touch $@
 
 setup: $(BIN)/linesift
+
+setup-dev: $(VENV)/.dev-installed
 
 # The full pipeline: prepare -> featurize -> train -> evaluate (see dvc.yaml).
 train: setup
@@ -23,18 +31,18 @@ train: setup
 	$(BIN)/python -m linesift.evaluate
 
 # Same stages through DVC (skips stages whose inputs did not change; `dvc exp show` compares).
-repro: setup
+repro: setup-dev
 	PATH=$(abspath $(BIN)):$$PATH $(BIN)/dvc repro
 
-test: setup
+test: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
-lint: setup
+lint: setup-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check src tests bench
 
-format: setup
+format: setup-dev
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix .
 

@@ -761,6 +761,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="also write per-page F1 and ms of every extractor (JSON lines)",
     )
+    parser.add_argument(
+        "--peer-scores",
+        type=Path,
+        default=None,
+        help="where a full run (no --limit, both datasets) writes the peers' per-page scores "
+        "(default: linesift.config.PEER_SCORES_FILE)",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -977,6 +984,48 @@ def _drive(
             for name, rounds in raw.items():
                 for p in rounds[0]["pages"] if rounds else []:
                     fh.write(json.dumps({"extractor": name, **p}) + "\n")
+    if args.limit is None and set(args.datasets) == {"wcxb", "readability"}:
+        records = [
+            {"extractor": name, **p}
+            for name, rounds in raw.items()
+            if name in PEERS and rounds
+            for p in rounds[0]["pages"]
+        ]
+        if records:
+            from linesift import config
+
+            path = args.peer_scores or config.PEER_SCORES_FILE
+            n = write_peer_scores(records, path)
+            print(f"peer per-page scores ({n} rows) -> {path}", file=sys.stderr)
+
+
+def write_peer_scores(records: Sequence[dict[str, Any]], path: Path) -> int:
+    """Write the peers' per-page word P/R/F1 (the ``--per-page`` records) as a gzipped CSV,
+    atomically; the evaluate stage of every training run plots its F1 per page type beside
+    theirs on the same pages. Returns the number of rows."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "extractor": r["extractor"],
+            "page_id": r["id"],
+            "dataset": r["dataset"],
+            "page_type": r["page_type"],
+            "precision": r["prf"][0] if r.get("prf") else None,
+            "recall": r["prf"][1] if r.get("prf") else None,
+            "f1": r["prf"][2] if r.get("prf") else None,
+            "error": r.get("error"),
+        }
+        for r in records
+    )
+    from linesift.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        # mtime=0: the same scores give the same bytes (no churn in git)
+        frame.to_csv(
+            tmp, index=False, float_format="%.4f", compression={"method": "gzip", "mtime": 0}
+        )
+    return len(frame)
 
 
 if __name__ == "__main__":

@@ -190,3 +190,20 @@ def test_batch_equals_pages_alone(kind: str) -> None:
     alone = pd.concat([featurize(lines_frame([s]), kind) for s in segmented], ignore_index=True)
     assert len(batch) == sum(len(s) for s in segmented) > 100
     pd.testing.assert_frame_equal(batch, alone, check_exact=False, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("width", [1, 4, 5, 11])
+def test_window_mean_matches_pandas_rolling_per_page(width: int) -> None:
+    from linesift.features import _window_mean
+
+    rng = np.random.default_rng(width)
+    group = np.sort(rng.integers(0, 40, 2000))
+    values = rng.random(2000)
+    values[rng.random(2000) < 0.05] = np.nan
+    expected = (
+        pd.Series(values)
+        .groupby(group)
+        .transform(lambda s: s.rolling(width, center=True, min_periods=1).mean())
+        .to_numpy()
+    )
+    np.testing.assert_allclose(_window_mean(values, width, group), expected, atol=1e-9)

@@ -55,3 +55,17 @@ def test_plots_write_pngs(synthetic, tmp_path):
     path = plot_f1_vs_peer(ours, peer, "trafilatura", tmp_path / "f1_vs_peer.png")
     image = mpimg.imread(path)
     assert image.shape[0] == 350 and image.shape[1] >= 500
+
+
+def test_f1_per_type_with_a_peer_and_the_oracle(tmp_path):
+    import matplotlib.image as mpimg
+
+    from linesift.plots import plot_f1_per_type
+
+    series = {
+        "linesift (CV)": {"article": {"f1": 0.93}, "forum": {"f1": 0.79}},
+        "trafilatura (same pages)": {"article": 0.92, "forum": 0.70, "listing": 0.57},
+        "oracle": {"article": 0.98, "forum": 0.9, "listing": 0.9},
+    }
+    path = plot_f1_per_type(series, tmp_path / "f1.png")
+    assert mpimg.imread(path).shape[0] == 350

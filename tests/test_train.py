@@ -98,3 +98,25 @@ def test_saved_model_round_trip_and_refusals(trained, wcxb_pages, tmp_path):
     card_path.write_text(json.dumps(card))
     with pytest.raises(ModelError, match="schema version 0 does not match"):
         load_model(tmp_path / "html")
+
+
+def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, params):
+    import copy
+
+    pages, _ = prepared
+    html_pages = pages[(pages.view == "html") & (pages.dataset == "wcxb")]
+    cut = float(html_pages.oracle_f1.quantile(0.2))
+    below = set(html_pages.page_id[html_pages.oracle_f1 < cut])
+    assert 0 < len(below) < len(html_pages)
+    strict = copy.deepcopy(params)
+    strict["train"]["min_oracle_f1"] = cut
+    result = fit_line_model("html", feature_tables["html"], pages, strict)
+    data = result["model"].card["training_data"]
+    assert data["unaligned_page_views_excluded"] == len(below)
+    assert set(result["unaligned"].page_id) == below
+    table = feature_tables["html"]
+    trained_on = table.page_id.isin(set(html_pages.page_id)) & ~table.page_id.isin(below)
+    assert data["lines_fitted"] == int(trained_on.sum())
+    # still predicted out of fold and scored, so CV F1 covers every page
+    pred = result["predictions"]
+    assert set(pred[pred.fold >= 0].page_id) >= below

@@ -27,6 +27,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
+from .atomic import TEMP_NAME_RE, write_text
 from .dataset import PAGE_SUFFIXES, strip_page_suffix
 
 EXIT_OK, EXIT_PAGES_FAILED, EXIT_USAGE = 0, 1, 2
@@ -34,7 +35,6 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 WARC_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz")
 DEFAULT_MAX_BYTES = 50_000_000
 DEFAULT_MAX_LINES = 100_000
-_TMP_RE = re.compile(r"\..+\.\d+\.tmp")  # write_atomic's temp files
 
 
 class UsageError(Exception):
@@ -301,7 +301,7 @@ def _run_tasks(tasks: list[Task], out_dir: str | None, fmt: str) -> list[dict]:
             else:
                 target = Path(out_dir) / (task.out_rel + _suffix(fmt))
                 try:
-                    write_atomic(target, body + "\n" if body else "")
+                    write_text(target, body + "\n" if body else "")
                     rec["output"] = str(target)
                 except OSError as exc:
                     rec["error"] = f"cannot write {target}: {exc}"
@@ -311,19 +311,6 @@ def _run_tasks(tasks: list[Task], out_dir: str | None, fmt: str) -> list[dict]:
 
 def _suffix(fmt: str) -> str:
     return ".md" if fmt == "markdown" else ".txt"
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file and rename, so a killed run never leaves a partial output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 # ---------------------------------------------------------------- command: extract
@@ -371,7 +358,7 @@ def _plan(
 def _remove_stale_temps(out_dir: str) -> None:
     """Temp files left by a killed run (a resumed run rewrites those pages)."""
     for path in Path(out_dir).rglob(".*.tmp"):
-        if _TMP_RE.fullmatch(path.name):
+        if TEMP_NAME_RE.fullmatch(path.name):
             path.unlink(missing_ok=True)
 
 
@@ -498,7 +485,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
         os.replace(jsonl_tmp, jsonl_path)
     if errors_path is not None:
         if errors:
-            write_atomic(
+            write_text(
                 errors_path,
                 "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors),
             )

@@ -19,6 +19,7 @@ READABILITY_DIR = RAW_DIR / "readability"
 LABELED_DIR = RAW_DIR / "labeled"
 INTERIM_DIR = DATA_DIR / "interim"
 PROCESSED_DIR = DATA_DIR / "processed"
+EXTERNAL_DIR = DATA_DIR / "external"
 MODELS_DIR = ROOT / "models"
 METRICS_DIR = ROOT / "metrics"
 PLOTS_DIR = ROOT / "plots"
@@ -28,6 +29,10 @@ PARAMS_FILE = ROOT / "params.yaml"
 LINES_FILE = INTERIM_DIR / "lines.parquet"
 PAGES_FILE = INTERIM_DIR / "pages.parquet"
 MODEL_KINDS = ("html", "text")
+# Per-page word F1 of the peer extractors on the shipped pages (written by `make bench`):
+# the evaluate stage compares each run with them on the same pages.
+PEER_SCORES_FILE = EXTERNAL_DIR / "peer_scores.csv.gz"
+PLOT_PEER = "trafilatura"
 
 MLFLOW_TRACKING_URI = os.environ.get("MLFLOW_TRACKING_URI", f"sqlite:///{ROOT / 'mlflow.db'}")
 MLFLOW_EXPERIMENT = "linesift"

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config
+from .atomic import write_text
 from .dataset import (
     PAGE_SUFFIXES,
     Page,
@@ -146,20 +147,13 @@ def write_tsv(drafted: list[tuple[Page, list[DraftLine]]], path: Path) -> None:
     for page, lines in drafted:
         parts.append(f"{PAGE_PREFIX}{page.id}\n")
         parts.extend(f"{ln.label}\t{ln.probability:.4f}\t{escape(ln.text)}\n" for ln in lines)
-    _write_atomic(path, "".join(parts))
+    write_text(path, "".join(parts))
 
 
 def write_jsonl(pages: Iterable[Page], path: Path) -> None:
     """Pages as native labeled-page JSONL (one record per line)."""
     text = "".join(json.dumps(page_to_record(p), ensure_ascii=False) + "\n" for p in pages)
-    _write_atomic(path, text)
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
+    write_text(path, text)
 
 
 def tsv_path_for(jsonl: Path) -> Path:

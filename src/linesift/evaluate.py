@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from . import config
+from .atomic import write_json
 from .modeling.model_io import load_model
 from .modeling.train import page_scorer
 
@@ -24,15 +26,46 @@ log = logging.getLogger(__name__)
 
 
 def page_scores(
-    pred: pd.DataFrame, texts: pd.Series, pages: pd.DataFrame, threshold: float
-) -> pd.DataFrame:
-    """One row per (page, view): precision, recall, F1 of the lines with prob >= threshold."""
+    pred: pd.DataFrame,
+    texts: pd.Series,
+    pages: pd.DataFrame,
+    threshold: float,
+    prob_columns: tuple[str, ...] = ("prob",),
+) -> list[pd.DataFrame]:
+    """For each column of ``prob_columns``: one row per (page, view) with the precision,
+    recall and F1 of the lines whose probability is >= threshold (one scorer for all)."""
     scorer, rows = page_scorer(pred, texts, pages)
-    p, r, f1 = scorer.score(pred["prob"].to_numpy() >= threshold)
-    out = rows[["page_id", "view", "dataset", "page_type", "domain", "oracle_f1"]].copy()
-    out["precision"], out["recall"], out["f1"] = p, r, f1
+    base = rows[["page_id", "view", "dataset", "page_type", "domain", "oracle_f1"]]
     fold = pred.groupby(pred["page_id"] + "\x00" + pred["view"], sort=False)["fold"].first()
-    out["fold"] = fold.to_numpy()
+    tables = []
+    for column in prob_columns:
+        p, r, f1 = scorer.score(pred[column].to_numpy() >= threshold)
+        tables.append(base.assign(precision=p, recall=r, f1=f1, fold=fold.to_numpy()))
+    return tables
+
+
+def peer_scores_on(scores: pd.DataFrame, path: Path | None = None) -> dict[str, Any]:
+    """Each peer extractor's mean word F1, overall and per page type, on exactly the pages of
+    ``scores`` it was scored on (config.PEER_SCORES_FILE, written by ``make bench``), with
+    linesift's F1 on the same pages. Empty when the file is missing."""
+    path = path or config.PEER_SCORES_FILE
+    if not path.exists():
+        log.info("no peer scores at %s: run `make bench` to compare with the peers", path)
+        return {}
+    peers = pd.read_csv(path, usecols=["extractor", "page_id", "f1"])
+    ours = scores[["page_id", "page_type", "f1"]]
+    out: dict[str, Any] = {}
+    for name, part in peers.groupby("extractor"):
+        both = ours.merge(part[["page_id", "f1"]], on="page_id", suffixes=("", "_peer"))
+        if both.empty:
+            continue
+        both["f1_peer"] = both["f1_peer"].fillna(0.0)  # a page the peer failed on scores 0
+        out[str(name)] = {
+            "pages": len(both),
+            "f1": both.f1_peer.mean(),
+            "linesift_f1": both.f1.mean(),
+            "per_page_type": {t: g.f1_peer.mean() for t, g in both.groupby("page_type")},
+        }
     return out
 
 
@@ -61,9 +94,14 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
         text_index = pd.Series(lines["text"].to_numpy(), index=key)
         pkey = pred["page_id"] + "\x00" + pred["view"] + "\x00" + pred["line_no"].astype(str)
         texts = pd.Series(text_index.loc[pkey].to_numpy())
-        scores = page_scores(pred, texts, pages, model.threshold)
+        scores, final = page_scores(
+            pred, texts, pages, model.threshold, prob_columns=("prob", "prob_final")
+        )
         tables[kind] = scores
         m: dict[str, Any] = {"threshold": model.threshold}
+        m["unaligned_page_views_excluded"] = model.card["training_data"].get(
+            "unaligned_page_views_excluded", 0
+        )
         cv = scores[scores.dataset.isin(train_sets)]
         for view, part in scores.groupby("view"):
             tag = "cv" if view in ("html",) else f"cv_{view}"
@@ -90,17 +128,18 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
             }
             for t, g in wcxb.groupby("page_type")
         }
+        if kind == "html":
+            m["peers"] = peer_scores_on(wcxb)
         m["per_fold_f1"] = {int(k): v for k, v in cv.groupby("fold").f1.mean().items()}
         m.update(line_metrics(pred[pred.dataset.isin(train_sets)], model.threshold))
         # the shipped (final) model on its own training pages, as `linesift extract` runs it
-        final = page_scores(pred.assign(prob=pred["prob_final"]), texts, pages, model.threshold)
         final = final[
             (final.dataset == "wcxb") & (final.view == ("html" if kind == "html" else "text"))
         ]
         m["shipped_model_train_f1_wcxb"] = final.f1.mean()
         metrics[kind] = _rounded(m)
     _write(metrics, tables, params)
-    _plots(tables, metrics)
+    _plots(tables, metrics, params["evaluate"])
     return metrics
 
 
@@ -123,12 +162,15 @@ def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dic
         "text_rows_cv_f1": metrics["text"].get("cv_text-rows_f1"),
         "html_line_roc_auc": metrics["html"]["line_roc_auc"],
         "html_shipped_model_train_f1": metrics["html"]["shipped_model_train_f1_wcxb"],
+        "html_unaligned_pages_excluded": metrics["html"]["unaligned_page_views_excluded"],
     }
     for t, v in metrics["html"]["per_page_type"].items():
         flat[f"html_cv_f1_{t}"] = v["f1"]
         flat[f"oracle_f1_{t}"] = v["oracle_f1"]
-    _write_json(config.METRICS_DIR / "metrics.json", flat)
-    _write_json(config.METRICS_DIR / "details.json", metrics)
+    for name, peer in metrics["html"].get("peers", {}).items():
+        flat[f"peer_{name}_f1"] = peer["f1"]
+    write_json(config.METRICS_DIR / "metrics.json", flat)
+    write_json(config.METRICS_DIR / "details.json", metrics)
     worst = tables["html"][tables["html"].dataset == "wcxb"].nsmallest(
         params["evaluate"]["worst_pages"], "f1"
     )
@@ -137,32 +179,22 @@ def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dic
     scores.to_csv(config.METRICS_DIR / "page_scores.csv", index=False, float_format="%.4f")
 
 
-def _write_json(path, data) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
-def _plots(tables: dict[str, pd.DataFrame], metrics: dict[str, Any]) -> None:
+def _plots(tables: dict[str, pd.DataFrame], metrics: dict[str, Any], ep: dict[str, Any]) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .plots import feature_importance, plot_f1_per_type, plot_feature_importance
+
     config.PLOTS_DIR.mkdir(parents=True, exist_ok=True)
     per_type = metrics["html"]["per_page_type"]
-    fig, ax = plt.subplots(figsize=(7, 3.5))
-    names = sorted(per_type)
-    x = np.arange(len(names))
-    ax.bar(x - 0.2, [per_type[n]["f1"] for n in names], 0.4, label="linesift (CV)")
-    ax.bar(x + 0.2, [per_type[n]["oracle_f1"] for n in names], 0.4, label="oracle")
-    ax.set_xticks(x, names, rotation=30)
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("mean word F1")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(config.PLOTS_DIR / "f1_per_page_type.png", dpi=100)
-    plt.close(fig)
+    series: dict[str, Any] = {"linesift (CV)": per_type}
+    peer = metrics["html"].get("peers", {}).get(config.PLOT_PEER)
+    if peer:
+        series[f"{config.PLOT_PEER} (same pages)"] = peer["per_page_type"]
+    series["oracle (line ceiling)"] = {t: v["oracle_f1"] for t, v in per_type.items()}
+    plot_f1_per_type(series, config.PLOTS_DIR / "f1_per_page_type.png")
 
     from sklearn.metrics import precision_recall_curve
 
@@ -194,13 +226,18 @@ def _plots(tables: dict[str, pd.DataFrame], metrics: dict[str, Any]) -> None:
     fig.savefig(config.PLOTS_DIR / "probability_by_class.png", dpi=100)
     plt.close(fig)
 
-    from .plots import feature_importance, plot_feature_importance
-
     # Permutation importance of the shipped model on a sample of its training lines
     # (in-sample: good for ranking features, not for judging them).
     model = load_model(config.model_dir("html"))
     table = pd.read_parquet(config.features_file("html"))
-    importance = feature_importance(model, table, table["label"], n_repeats=3, sample=5000)
+    importance = feature_importance(
+        model,
+        table,
+        table["label"],
+        n_repeats=ep["importance_repeats"],
+        sample=ep["importance_sample"],
+        n_jobs=ep["importance_jobs"],
+    )
     importance.to_csv(config.METRICS_DIR / "feature_importance.csv", index=False)
     plot_feature_importance(importance, config.PLOTS_DIR / "feature_importance.png")
 
@@ -237,8 +274,12 @@ def summary(metrics: dict[str, Any]) -> str:
         f"oracle {html.get('readability_oracle_f1', nan):.4f}",
         "per page type (F1 / oracle):",
     ]
+    peer = html.get("peers", {}).get(config.PLOT_PEER, {}).get("per_page_type", {})
     for t, v in sorted(html["per_page_type"].items()):
-        rows.append(f"  {t:<14} {v['f1']:.4f} / {v['oracle_f1']:.4f}  ({v['pages']} pages)")
+        vs = f", {config.PLOT_PEER} {peer[t]:.4f}" if t in peer else ""
+        rows.append(f"  {t:<14} {v['f1']:.4f} / {v['oracle_f1']:.4f}  ({v['pages']} pages{vs})")
+    for name, p in sorted(html.get("peers", {}).items()):
+        rows.append(f"peer {name} on the same {p['pages']} pages: F1 {p['f1']:.4f}")
     for key, value in sorted(text.items()):
         if key.startswith("cv_text") and key.endswith("_f1") and "oracle" not in key:
             rows.append(f"text model {key}: {value:.4f}")

@@ -294,13 +294,27 @@ def _shift(values: np.ndarray, offset: int, index: np.ndarray, size: np.ndarray)
 
 
 def _window_mean(values: np.ndarray, width: int, group: np.ndarray) -> np.ndarray:
-    """Centered moving average within each page (edges use the lines available)."""
-    series = pd.Series(values)
-    return (
-        series.groupby(group)
-        .transform(lambda s: s.rolling(width, center=True, min_periods=1).mean())
-        .to_numpy()
-    )
+    """Centered moving average within each page (edges use the lines available; NaNs are
+    skipped, as pandas' ``rolling(width, center=True, min_periods=1).mean()`` per page).
+    Cumulative sums over the whole batch: no per-page Python work."""
+    n = len(values)
+    if n == 0:
+        return np.zeros(0)
+    values = np.asarray(values, dtype=float)
+    present = ~np.isnan(values)
+    csum = np.r_[0.0, np.cumsum(np.where(present, values, 0.0))]
+    ccount = np.r_[0, np.cumsum(present)]
+    change = np.r_[True, group[1:] != group[:-1]]
+    start_rows = np.flatnonzero(change)
+    page_of = np.cumsum(change) - 1
+    first = start_rows[page_of]
+    last = np.r_[start_rows[1:], n][page_of]  # one past the page's last row
+    rows = np.arange(n)
+    lo = np.maximum(rows - width // 2, first)
+    hi = np.minimum(rows + (width - 1) // 2 + 1, last)
+    count = ccount[hi] - ccount[lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, (csum[hi] - csum[lo]) / count, np.nan)
 
 
 def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:

@@ -18,6 +18,7 @@ def feature_importance(
     *,
     sample: int = 5000,
     seed: int = 0,
+    n_jobs: int = 1,
 ) -> pd.DataFrame:
     """Permutation importance (drop in line ROC-AUC when a feature is shuffled) on a sample of
     at most ``sample`` rows. ``model``: a ``LineModel`` (its features are used) or a fitted
@@ -32,7 +33,7 @@ def feature_importance(
         rows = np.random.default_rng(seed).choice(len(X), sample, replace=False)
         X, y = X.iloc[np.sort(rows)], y[np.sort(rows)]
     result = permutation_importance(
-        estimator, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=seed, n_jobs=1
+        estimator, X, y, scoring="roc_auc", n_repeats=n_repeats, random_state=seed, n_jobs=n_jobs
     )
     frame = pd.DataFrame(
         {
@@ -54,26 +55,32 @@ def plot_feature_importance(df: pd.DataFrame, path: str | Path, top: int = 25) -
     return _save(fig, path)
 
 
+def plot_f1_per_type(series: Mapping[str, Mapping[str, Any]], path: str | Path) -> Path:
+    """Grouped bars of mean word F1 per page type, one bar per named series (linesift, a peer
+    extractor, the oracle...). Values are floats or ``{"f1": ...}`` dicts (metrics/details.json
+    ``per_page_type``); a type a series lacks is left empty."""
+    names = sorted(set().union(*(set(per_type) for per_type in series.values())))
+    x = np.arange(len(names))
+    width = 0.8 / max(len(series), 1)
+    fig, ax = _figure((max(5, 0.9 * len(names) + 2), 3.5))
+    for i, (label, per_type) in enumerate(series.items()):
+        offset = (i - (len(series) - 1) / 2) * width
+        ax.bar(x + offset, [_f1(per_type.get(n)) for n in names], width, label=label)
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("mean word F1")
+    ax.legend(fontsize="small", loc="lower right")
+    return _save(fig, path)
+
+
 def plot_f1_vs_peer(
     per_type_linesift: Mapping[str, Any],
     per_type_peer: Mapping[str, Any],
     peer_name: str,
     path: str | Path,
 ) -> Path:
-    """Mean word F1 per page type, linesift beside a peer extractor. Values are floats or the
-    ``{"f1": ...}`` dicts of metrics/details.json ``per_page_type``."""
-    names = sorted(set(per_type_linesift) | set(per_type_peer))
-    ours = [_f1(per_type_linesift.get(n)) for n in names]
-    peer = [_f1(per_type_peer.get(n)) for n in names]
-    x = np.arange(len(names))
-    fig, ax = _figure((max(5, 0.9 * len(names) + 2), 3.5))
-    ax.bar(x - 0.2, ours, 0.4, label="linesift")
-    ax.bar(x + 0.2, peer, 0.4, label=peer_name)
-    ax.set_xticks(x, names, rotation=30, ha="right")
-    ax.set_ylim(0, 1)
-    ax.set_ylabel("mean word F1")
-    ax.legend()
-    return _save(fig, path)
+    """Mean word F1 per page type, linesift beside one peer extractor."""
+    return plot_f1_per_type({"linesift": per_type_linesift, peer_name: per_type_peer}, path)
 
 
 def _f1(value: Any) -> float:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
+from .atomic import atomic_path
 from .dataset import Page, load_native, load_readability, load_wcxb
 from .labels import align_labels, oracle_prf
 from .segment import SOURCE_CODE, PageLines, segment, segment_text
@@ -194,9 +195,8 @@ def main(argv: list[str] | None = None) -> None:
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
     """Atomic write: a killed stage never leaves half a file behind."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    frame.to_parquet(tmp, index=False)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        frame.to_parquet(tmp, index=False)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -46,40 +47,35 @@ class PageScorer:
     """
 
     def __init__(self, texts: Sequence[str], page: np.ndarray, golds: Sequence[str]) -> None:
+        import pandas as pd
         from scipy import sparse
 
         self.n_pages = len(golds)
-        self.page = np.asarray(page)
-        rows: list[int] = []
-        cols: list[int] = []
-        gold_cols: list[int] = []
-        gold_vals: list[float] = []
-        col_page: list[int] = []
-        vocab: dict[tuple[int, str], int] = {}
-        for p, gold in enumerate(golds):
-            for word, count in Counter(words(gold)).items():
-                vocab[(p, word)] = len(vocab)
-                col_page.append(p)
-                gold_cols.append(vocab[(p, word)])
-                gold_vals.append(count)
-        n_gold_cols = len(vocab)
+        self.page = np.asarray(page, dtype=np.int64)
+        line_words = [words(t) for t in texts]
+        gold_words = [words(g) for g in golds]
+        self.line_tokens = np.fromiter(map(len, line_words), float, len(line_words))
+        n_gold_tokens = np.fromiter(map(len, gold_words), np.int64, len(gold_words))
+        flat = list(chain.from_iterable(gold_words)) + list(chain.from_iterable(line_words))
+        codes = pd.factorize(np.array(flat, dtype=object))[0].astype(np.int64)
+        vocab = int(codes.max()) + 1 if len(codes) else 1
+        n_gold = int(n_gold_tokens.sum())
+        # a column per (page, gold word), holding the word's count in that page's gold
+        gold_key = np.repeat(np.arange(self.n_pages), n_gold_tokens) * vocab + codes[:n_gold]
+        columns, gold_counts = np.unique(gold_key, return_counts=True)
+        token_row = np.repeat(np.arange(len(line_words)), self.line_tokens.astype(np.int64))
+        token_page = self.page[token_row]
+        token_key = token_page * vocab + codes[n_gold:]
+        at = np.minimum(np.searchsorted(columns, token_key), max(len(columns) - 1, 0))
+        in_gold = columns[at] == token_key if len(columns) else np.zeros(len(token_key), bool)
         # Words a gold does not have never overlap: one shared column per page.
-        spill = {p: n_gold_cols + p for p in range(self.n_pages)}
-        col_page.extend(range(self.n_pages))
-        self.line_tokens = np.zeros(len(texts))
-        for i, (text, p) in enumerate(zip(texts, self.page, strict=True)):
-            toks = words(text)
-            self.line_tokens[i] = len(toks)
-            for tok in toks:
-                rows.append(i)
-                cols.append(vocab.get((p, tok), spill[p]))
-        n_cols = n_gold_cols + self.n_pages
+        n_cols = len(columns) + self.n_pages
+        token_col = np.where(in_gold, at, len(columns) + token_page)
         self.matrix = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, cols)), shape=(len(texts), n_cols)
-        ).T.tocsr()
-        self.gold = np.zeros(n_cols)
-        self.gold[gold_cols] = gold_vals
-        self.col_page = np.asarray(col_page)
+            (np.ones(len(token_row)), (token_col, token_row)), shape=(n_cols, len(line_words))
+        )
+        self.gold = np.r_[gold_counts.astype(float), np.zeros(self.n_pages)]
+        self.col_page = np.r_[columns // vocab, np.arange(self.n_pages)]
         self.gold_total = np.bincount(self.col_page, weights=self.gold, minlength=self.n_pages)
 
     def score(self, selected: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

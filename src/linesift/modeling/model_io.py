@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..atomic import write_json
 from ..features import SCHEMA_VERSION, feature_names
 
 MODEL_FILE = "model.skops"
@@ -89,9 +90,7 @@ def save_model(model: LineModel, directory: Path) -> None:
 
 def write_card(card: dict[str, Any], directory: Path) -> None:
     """Write card.json atomically."""
-    tmp_card = directory / (CARD_FILE + ".tmp")
-    tmp_card.write_text(json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp_card.replace(directory / CARD_FILE)
+    write_json(Path(directory) / CARD_FILE, card)
 
 
 def load_model(directory: str | Path) -> LineModel:
