@@ -295,26 +295,25 @@ def _shift(values: np.ndarray, offset: int, index: np.ndarray, size: np.ndarray)
 
 def _window_mean(values: np.ndarray, width: int, group: np.ndarray) -> np.ndarray:
     """Centered moving average within each page (edges use the lines available; NaNs are
-    skipped, as pandas' ``rolling(width, center=True, min_periods=1).mean()`` per page).
-    Cumulative sums over the whole batch: no per-page Python work."""
+    skipped), as pandas' ``rolling(width, center=True, min_periods=1).mean()`` per page.
+
+    Summed as ``width`` shifted copies in a fixed order, so a line's value depends on its own
+    page only, bit for bit: a cumulative sum over the batch would carry rounding from the
+    other pages, and a 1e-12 difference can move a value across a histogram-bin edge of the
+    gradient-boosting model (train/serve skew)."""
     n = len(values)
-    if n == 0:
-        return np.zeros(0)
     values = np.asarray(values, dtype=float)
     present = ~np.isnan(values)
-    csum = np.r_[0.0, np.cumsum(np.where(present, values, 0.0))]
-    ccount = np.r_[0, np.cumsum(present)]
-    change = np.r_[True, group[1:] != group[:-1]]
-    start_rows = np.flatnonzero(change)
-    page_of = np.cumsum(change) - 1
-    first = start_rows[page_of]
-    last = np.r_[start_rows[1:], n][page_of]  # one past the page's last row
-    rows = np.arange(n)
-    lo = np.maximum(rows - width // 2, first)
-    hi = np.minimum(rows + (width - 1) // 2 + 1, last)
-    count = ccount[hi] - ccount[lo]
+    filled = np.where(present, values, 0.0)
+    index, size, _ = _page_starts(group)
+    total = np.zeros(n)
+    count = np.zeros(n)
+    for offset in range(-(width // 2), (width - 1) // 2 + 1):
+        rows = np.flatnonzero((index + offset >= 0) & (index + offset < size))
+        total[rows] += filled[rows + offset]
+        count[rows] += present[rows + offset]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, (csum[hi] - csum[lo]) / count, np.nan)
+        return np.where(count > 0, total / count, np.nan)
 
 
 def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:

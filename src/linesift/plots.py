@@ -67,9 +67,10 @@ def plot_f1_per_type(series: Mapping[str, Mapping[str, Any]], path: str | Path) 
         offset = (i - (len(series) - 1) / 2) * width
         ax.bar(x + offset, [_f1(per_type.get(n)) for n in names], width, label=label)
     ax.set_xticks(x, names, rotation=30, ha="right")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.2)  # room for the legend above the bars
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("mean word F1")
-    ax.legend(fontsize="small", loc="lower right")
+    ax.legend(fontsize="small", loc="upper center", ncol=len(series), frameon=False)
     return _save(fig, path)
 
 

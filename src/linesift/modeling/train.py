@@ -191,7 +191,7 @@ def fit_line_model(
             kind,
             len(unaligned),
             tp.get("min_oracle_f1", 0.0),
-            ", ".join(unaligned["page_id"].head(8)),
+            ", ".join((unaligned["page_id"] + " " + unaligned["view"]).head(8)),
             ", ..." if len(unaligned) > 8 else "",
         )
 
