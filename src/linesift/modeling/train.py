@@ -273,15 +273,21 @@ def fit_line_model(
 
 
 def train_kind(
-    kind: str, params: dict[str, Any], lines: pd.DataFrame, pages: pd.DataFrame
+    kind: str,
+    params: dict[str, Any],
+    lines: pd.DataFrame,
+    pages: pd.DataFrame,
+    git_commit: str | None = None,
 ) -> dict[str, Any]:
-    """Stage work for one kind: read its features, fit, write model and predictions."""
+    """Stage work for one kind: read its features, fit, write model and predictions.
+    ``git_commit``: the checkout's commit, read before any model is written (a model written
+    by this stage would otherwise mark the tree dirty for the next one)."""
     table = pd.read_parquet(config.features_file(kind))
     table["text"] = attach_text(table, lines)
     result = fit_line_model(kind, table, pages, params)
     model = result["model"]
     model.card["training_data"]["data_hash"] = _data_hash()
-    model.card["git_commit"] = _git_commit()
+    model.card["git_commit"] = git_commit or _git_commit()
     write_parquet(result["predictions"], config.predictions_file(kind))
     save_model(model, config.model_dir(kind))
     log.info(
@@ -396,7 +402,8 @@ def main(argv: list[str] | None = None) -> None:
     params = config.load_params()
     lines = pd.read_parquet(config.LINES_FILE, columns=["page_id", "view", "line_no", "text"])
     pages = pd.read_parquet(config.PAGES_FILE)
-    results = {kind: train_kind(kind, params, lines, pages) for kind in config.MODEL_KINDS}
+    commit = _git_commit()
+    results = {kind: train_kind(kind, params, lines, pages, commit) for kind in config.MODEL_KINDS}
     if not args.no_mlflow:
         run_id = log_to_mlflow(results, params, args.description)
         for kind, res in results.items():
