@@ -379,3 +379,23 @@ def test_real_wcxb_page() -> None:
     # the gold's list items are lines of their own
     for item in ("Sorted set", "Vector set", "Probabilistic data types"):
         assert item in lines.text
+
+
+def test_keyword_bits_per_class_name_equal_one_pass_over_the_attribute_text() -> None:
+    from linesift.segment import _KEYWORD_BIT, _KEYWORD_RE, _keyword_bits
+
+    def one_pass(text: str) -> int:
+        bits = 0
+        for m in _KEYWORD_RE.finditer(text):
+            bits |= _KEYWORD_BIT[m.lastgroup]
+        return bits
+
+    for text in (
+        "site-header nav-menu main-nav",
+        "post-content entry  article-body\tbyline",
+        "banner-ad sr-only load-more x1 navigation",
+        "topbar sidebar-widget rich-text comments-area",
+        "",
+    ):
+        assert _keyword_bits(text) == one_pass(text), text
+    assert _keyword_bits("menu footer") == _KEYWORD_BIT["nav"] | _KEYWORD_BIT["footer"]

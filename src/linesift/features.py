@@ -345,15 +345,16 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     # ---- per-line text pass (the only Python loop over lines)
     masks = _stopword_masks()
-    n_chars = np.fromiter((len(t) for t in texts), float, n)
+    n_chars = np.fromiter(map(len, texts), float, n)
     tok_lists = [tokens(t) for t in texts]
-    n_words = np.fromiter((len(t) for t in tok_lists), float, n)
+    n_words = np.fromiter(map(len, tok_lists), float, n)
     word_chars = np.fromiter((sum(map(len, t)) for t in tok_lists), float, n)
     n_cjk = np.fromiter((len(CJK_RE.findall(t)) for t in texts), float, n)
     n_punct = np.fromiter((len(PUNCT_RE.findall(t)) for t in texts), float, n)
-    n_digits = np.fromiter((sum(c.isdigit() for c in t) for t in texts), float, n)
-    n_upper = np.fromiter((sum(c.isupper() for c in t) for t in texts), float, n)
-    n_alpha = np.fromiter((sum(c.isalpha() for c in t) for t in texts), float, n)
+    # map(str.isdigit, t): the per-character test runs in C, not in a Python generator
+    n_digits = np.fromiter((sum(map(str.isdigit, t)) for t in texts), float, n)
+    n_upper = np.fromiter((sum(map(str.isupper, t)) for t in texts), float, n)
+    n_alpha = np.fromiter((sum(map(str.isalpha, t)) for t in texts), float, n)
     n_title = np.fromiter((sum(w[:1].isupper() for w in t.split()) for t in texts), float, n)
     n_space_words = np.fromiter((t.count(" ") + 1 for t in texts), float, n)
     last = [t[-1] if t else "" for t in texts]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import lxml.etree as etree
@@ -231,8 +232,21 @@ def normalize_space(text: str) -> str:
 
 
 def _keyword_bits(attr_text: str) -> int:
+    """Keyword-family bits of an element's (lower-cased) class/id/role text: the union of its
+    whitespace-separated names' bits (no keyword pattern spans a space, and a space is a
+    boundary for the patterns' look-arounds, so this equals one regex pass over the text)."""
     bits = 0
-    for m in _KEYWORD_RE.finditer(attr_text):
+    for name in attr_text.split():
+        bits |= _name_keyword_bits(name)
+    return bits
+
+
+@lru_cache(maxsize=1 << 16)
+def _name_keyword_bits(name: str) -> int:
+    # cached: pages repeat the same class names on hundreds of elements, and the regex is a
+    # long alternation tried at every position
+    bits = 0
+    for m in _KEYWORD_RE.finditer(name):
         bits |= _KEYWORD_BIT[m.lastgroup]  # type: ignore[index]
     return bits
 
