@@ -516,28 +516,29 @@ def _walk(
             is_block = tag in BLOCK_TAGS
             if is_block or tag == "br":
                 flush(frame)
-            attrib = el.attrib
-            hidden = frame.hidden
-            keywords = frame.keywords
-            tokens = frame.tokens
-            if attrib:
-                if (
-                    "hidden" in attrib
-                    or attrib.get("aria-hidden") == "true"
-                    or _HIDDEN_STYLE_RE.search(attrib.get("style", ""))
-                ):
-                    hidden = 1
-                attr_text = " ".join(
-                    v for v in (attrib.get("class"), attrib.get("id"), attrib.get("role")) if v
-                ).lower()
-                if attr_text:
-                    keywords |= _keyword_bits(attr_text)
-                    if is_block:
-                        tokens = (attr_text + " " + tokens)[:MAX_TOKENS_CHARS].strip()
-            context = frame.context | _TAG_FLAG.get(tag, 0)
             if tag == "a":
                 link_depth += 1
             if is_block:
+                # only a block element starts a line context: an inline element's attributes
+                # and tag flags are not inherited, so it shares its parent's frame
+                attrib = el.attrib
+                hidden = frame.hidden
+                keywords = frame.keywords
+                tokens = frame.tokens
+                if attrib:
+                    if (
+                        "hidden" in attrib
+                        or attrib.get("aria-hidden") == "true"
+                        or _HIDDEN_STYLE_RE.search(attrib.get("style", ""))
+                    ):
+                        hidden = 1
+                    attr_text = " ".join(
+                        v for v in (attrib.get("class"), attrib.get("id"), attrib.get("role")) if v
+                    ).lower()
+                    if attr_text:
+                        keywords |= _keyword_bits(attr_text)
+                        tokens = (attr_text + " " + tokens)[:MAX_TOKENS_CHARS].strip()
+                context = frame.context | _TAG_FLAG.get(tag, 0)
                 new = _Frame(
                     tag,
                     element_index,
@@ -550,17 +551,7 @@ def _walk(
                     tokens,
                 )
             else:
-                new = _Frame(
-                    frame.block,
-                    frame.index,
-                    frame.container,
-                    frame.context,  # inline tags do not change the line's context
-                    frame.depth,
-                    frame.hidden,
-                    frame.keywords,
-                    frame.path,
-                    frame.tokens,
-                )
+                new = frame  # frames are never modified once made
             stack.append(new)
             add(el_text)
         else:  # end
