@@ -20,7 +20,7 @@ import pandas as pd
 from . import config
 from .atomic import write_json
 from .modeling.model_io import load_model
-from .modeling.train import page_scorer
+from .modeling.train import attach_text, page_scorer, page_view_key
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ def page_scores(
     recall and F1 of the lines whose probability is >= threshold (one scorer for all)."""
     scorer, rows = page_scorer(pred, texts, pages)
     base = rows[["page_id", "view", "dataset", "page_type", "domain", "oracle_f1"]]
-    fold = pred.groupby(pred["page_id"] + "\x00" + pred["view"], sort=False)["fold"].first()
+    fold = pred.groupby(page_view_key(pred), sort=False)["fold"].first()
     tables = []
     for column in prob_columns:
         p, r, f1 = scorer.score(pred[column].to_numpy() >= threshold)
@@ -90,10 +90,7 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
     for kind in config.MODEL_KINDS:
         model = load_model(config.model_dir(kind))
         pred = pd.read_parquet(config.predictions_file(kind))
-        key = lines["page_id"] + "\x00" + lines["view"] + "\x00" + lines["line_no"].astype(str)
-        text_index = pd.Series(lines["text"].to_numpy(), index=key)
-        pkey = pred["page_id"] + "\x00" + pred["view"] + "\x00" + pred["line_no"].astype(str)
-        texts = pd.Series(text_index.loc[pkey].to_numpy())
+        texts = attach_text(pred, lines).reset_index(drop=True)
         scores, final = page_scores(
             pred, texts, pages, model.threshold, prob_columns=("prob", "prob_final")
         )

@@ -62,6 +62,12 @@ def _fit_one(
     return est, est.predict_proba(X_predict)[:, 1] if len(X_predict) else np.zeros(0)
 
 
+def page_view_key(frame: pd.DataFrame) -> pd.Series:
+    """One string per row naming its (page, view): the unit every page-level figure is
+    computed on (weights, scores, exclusions)."""
+    return frame["page_id"] + "\x00" + frame["view"]
+
+
 def _views_kept(table: pd.DataFrame, per_page: int) -> np.ndarray:
     """Which rows of a text table to train on: ``per_page`` of the plain-text renderings of
     each page, rotating with a hash of the page id, so every rendering is learned from
@@ -81,7 +87,7 @@ def sample_weights(table: pd.DataFrame, mode: str) -> np.ndarray:
     if mode == "words":
         return np.maximum(tokens, 1.0)
     if mode == "page":
-        key = table["page_id"] + "\x00" + table["view"]
+        key = page_view_key(table)
         page_total = (
             tokens.sum()
             if len(table) == 0
@@ -97,9 +103,8 @@ def page_scorer(
     table: pd.DataFrame, texts: pd.Series, pages: pd.DataFrame
 ) -> tuple[PageScorer, pd.DataFrame]:
     """A scorer for the pages of ``table`` (lines in page order) and those pages' rows."""
-    key = table["page_id"] + "\x00" + table["view"]
-    codes, uniques = pd.factorize(key)
-    page_index = pages.assign(key=pages["page_id"] + "\x00" + pages["view"]).set_index("key")
+    codes, uniques = pd.factorize(page_view_key(table))
+    page_index = pages.assign(key=page_view_key(pages)).set_index("key")
     page_rows = page_index.loc[uniques].reset_index(drop=True)
     scorer = PageScorer(texts.tolist(), codes, page_rows["gold"].tolist())
     return scorer, page_rows
@@ -139,9 +144,9 @@ def _fbeta(p: np.ndarray, r: np.ndarray, beta: float) -> np.ndarray:
 
 def attach_text(table: pd.DataFrame, lines: pd.DataFrame) -> pd.Series:
     """The text of each row of a features table, looked up in the prepared lines."""
-    key = lines["page_id"] + "\x00" + lines["view"] + "\x00" + lines["line_no"].astype(str)
+    key = page_view_key(lines) + "\x00" + lines["line_no"].astype(str)
     texts = pd.Series(lines["text"].to_numpy(), index=key)
-    tkey = table["page_id"] + "\x00" + table["view"] + "\x00" + table["line_no"].astype(str)
+    tkey = page_view_key(table) + "\x00" + table["line_no"].astype(str)
     return pd.Series(texts.loc[tkey].to_numpy(), index=table.index)
 
 
@@ -149,8 +154,8 @@ def unaligned_pages(table: pd.DataFrame, pages: pd.DataFrame, min_oracle_f1: flo
     """The (page, view) pairs of ``table`` whose oracle F1 is below ``min_oracle_f1``: their
     gold text could not be aligned to their lines (main text only in scripts or images, or a
     gold from another version of the page), so their line labels are unreliable."""
-    key = pages["page_id"] + "\x00" + pages["view"]
-    present = key.isin(set(table["page_id"] + "\x00" + table["view"]))
+    key = page_view_key(pages)
+    present = key.isin(set(page_view_key(table)))
     low = pages[present & (pages["oracle_f1"] < min_oracle_f1)]
     return low.assign(key=key[low.index])[["key", "page_id", "view", "page_type", "oracle_f1"]]
 
@@ -181,16 +186,17 @@ def fit_line_model(
     w = sample_weights(train, tp["sample_weight"])
     # integer codes in sorted order: the same folds as the domain strings, 20x faster to split
     groups = pd.factorize(train["domain"], sort=True)[0]
-    unaligned = unaligned_pages(train, pages, tp.get("min_oracle_f1", 0.0))
+    min_oracle_f1 = tp.get("min_oracle_f1", 0.0)
+    unaligned = unaligned_pages(train, pages, min_oracle_f1)
     # Pages whose gold the labels cannot follow teach noise: they are left out of every fit,
     # but still predicted and scored in CV, so the CV F1 stays comparable with the peers'.
-    fittable = ~(train["page_id"] + "\x00" + train["view"]).isin(unaligned["key"]).to_numpy()
+    fittable = ~page_view_key(train).isin(unaligned["key"]).to_numpy()
     if len(unaligned):
         log.info(
             "%s: %d training page views below oracle F1 %.2f excluded from fitting (%s%s)",
             kind,
             len(unaligned),
-            tp.get("min_oracle_f1", 0.0),
+            min_oracle_f1,
             ", ".join((unaligned["page_id"] + " " + unaligned["view"]).head(8)),
             ", ..." if len(unaligned) > 8 else "",
         )
@@ -256,7 +262,7 @@ def fit_line_model(
             "lines": len(train),
             "lines_fitted": int(fittable.sum()),
             "views": sorted(train["view"].unique().tolist()),
-            "min_oracle_f1": tp.get("min_oracle_f1", 0.0),
+            "min_oracle_f1": min_oracle_f1,
             "unaligned_page_views_excluded": len(unaligned),
         },
         "libraries": _library_versions(),
