@@ -102,6 +102,18 @@ def test_whitespace_is_normalized_and_empty_blocks_give_no_line() -> None:
     assert lines.text == ["T", "many spaces here"]
 
 
+def test_normalize_space_treats_every_unicode_space_like_the_regex() -> None:
+    import re
+    import sys
+
+    from linesift.segment import normalize_space
+
+    text = "".join(f" a{chr(c)}b\n" for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    text += "x\u200bx \x1c y\u3000z\u2028"  # a zero-width space is not whitespace
+    assert normalize_space(text) == re.sub(r"\s+", " ", text).strip()
+    assert normalize_space("  many \n\t spaces\u00a0here  ") == "many spaces here"
+
+
 # ---------------------------------------------------------------- skipped and walked elements
 
 

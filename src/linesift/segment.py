@@ -178,7 +178,6 @@ _XML_DECL_RE = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 # libxml2 stops at the first </html> and drops the rest; browsers parse what follows into the
 # body (37 of 1,497 WCXB pages have elements after a </html>). The parser closes <html> itself.
 _END_HTML_RE = re.compile(r"</html\s*>", re.I)
-_WS_RE = re.compile(r"\s+")
 
 SOURCES = ("dom", "noscript", "jsonld", "state", "text")
 SOURCE_CODE = {name: i for i, name in enumerate(SOURCES)}
@@ -228,7 +227,10 @@ class PageLines:
 
 
 def normalize_space(text: str) -> str:
-    return _WS_RE.sub(" ", text).strip()
+    """Whitespace runs to one space, ends stripped. ``str.split()`` splits on exactly the
+    characters ``\\s`` matches in a ``str`` regex (checked over all code points), 5x faster
+    than ``re.sub``."""
+    return " ".join(text.split())
 
 
 def _keyword_bits(attr_text: str) -> int:
