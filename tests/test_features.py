@@ -102,6 +102,26 @@ def test_repeat_count_is_case_insensitive_and_per_page(text_batch: pd.DataFrame)
     assert text_batch.repeat_count.tolist() == [2, 1, 1, 2, 1, 1]
 
 
+def test_lines_under_a_section_heading_count_lines_and_long_lines_since() -> None:
+    long = "This is a long sentence of the article body with more than ten words."
+    page = "\n".join(
+        ["Intro line", "Related posts", "Teaser one", long, "Teaser two", "Lesen Sie auch:", "X"]
+    )
+    other = "Most read\nA teaser"  # a second page: its heading does not reach page 1
+    x = featurize(lines_frame([segment_text(page), segment_text(other)]), "text")
+    nan = np.nan
+    assert x.section_heading.tolist() == [0, 1, 0, 0, 0, 1, 0, 1, 0]
+    np.testing.assert_array_equal(x.lines_since_section_heading, [nan, nan, 1, 2, 3, 4, 1, nan, 1])
+    # long lines strictly between the heading and the line
+    np.testing.assert_array_equal(
+        x.long_lines_since_section_heading, [nan, nan, 0, 0, 1, 1, 0, nan, 0]
+    )
+    # a long line that starts like a heading is not one
+    long_related = "Related research shows that this long sentence is the body of an article."
+    y = featurize(lines_frame([segment_text(long_related)]), "text")
+    assert y.section_heading.tolist() == [0]
+
+
 def test_neighbours_are_nan_at_page_edges_and_never_cross_pages(text_batch) -> None:
     x = text_batch
     lw = np.log1p([2, 5, 10, 2, 10, 2])

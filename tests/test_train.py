@@ -120,3 +120,28 @@ def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, par
     # still predicted out of fold and scored, so CV F1 covers every page
     pred = result["predictions"]
     assert set(pred[pred.fold >= 0].page_id) >= below
+
+
+def test_text_model_fits_some_renderings_but_scores_all(feature_tables, prepared, params):
+    import copy
+
+    from linesift.prepare import TEXT_VIEWS
+
+    pages, _ = prepared
+    fast = copy.deepcopy(params)
+    fast["train"]["hgb"]["max_iter"] = 10
+    fast["train"]["min_oracle_f1"] = 0.0
+    fast["train"]["text_views_per_page"] = 2
+    table = feature_tables["text"]
+    result = fit_line_model("text", table, pages, fast)
+    data = result["model"].card["training_data"]
+    train_lines = table[table.page_id.str.startswith("wcxb/")]
+    # 2 of the 4 renderings of each page are fitted: about half the lines
+    assert 0.3 < data["lines_fitted"] / len(train_lines) < 0.7
+    assert data["lines"] == len(train_lines)
+    # every rendering of every training page is predicted out of fold
+    pred = result["predictions"]
+    oof = pred[pred.fold >= 0]
+    assert len(oof) == len(train_lines)
+    per_page = oof.groupby("page_id").view.nunique()
+    assert (per_page == len(TEXT_VIEWS)).all()

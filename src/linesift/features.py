@@ -14,6 +14,8 @@ one matrix whose column names and order are the versioned ``SCHEMA``:
 - container: aggregates over lines that share the same parent block
 - language: stopword density, with the page's language guessed from ~50 stopword lists
 - repetition: how often the same text occurs on the page
+- sections: boilerplate section headings ("Related posts", "Most read") and the lines under
+  them
 - page: page-level statistics
 - neighbours: key features of lines +-1 and +-2, and smoothed windows
 
@@ -32,7 +34,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -132,6 +134,24 @@ STOPWORD_LANGS = [
     "hi",
 ]
 
+# Headings of the sections that hold teasers, not the main text, in the languages of the
+# training pages: the lines that follow one are boilerplate far more often (WCXB dev: 14 % of
+# the 10 lines after one are content, against 25 % of all lines).
+SECTION_HEADING_RE = re.compile(
+    r"^\W*(?:related|read more|read next|more from|more stories|more news|(?:most )?popular"
+    r"|trending|latest|breaking news|recommended|you (?:may|might) (?:also )?like|most read"
+    r"|see also|top stories|also read|read also|further reading|recent posts|other articles"
+    r"|more articles|you may also|don't miss|more in|more on|editor'?s picks"
+    r"|what to read next|up next|news feed|headlines|in other news"
+    r"|weitere|mehr zum thema|das könnte|meistgelesen|lesen sie auch|auch interessant"
+    r"|à lire aussi|lire aussi|les plus lus|à la une|dernières|sur le même sujet"
+    r"|te puede interesar|más leídas|relacionad|lo más|leggi anche|potrebbe interessarti"
+    r"|i più letti|相关|热门|推荐|猜你喜欢|最新)",
+    re.I,
+)
+SECTION_HEADING_MAX_WORDS = 8
+SECTION_REACH = 50  # lines after a section heading that still count as under it
+
 NEIGHBOUR_BASE = ("log_words", "ends_terminal", "stop_density", "punct_ratio")
 NEIGHBOUR_OFFSETS = (-2, -1, 1, 2)
 LONG_LINE_WORDS = 10  # a "long" line for the runs-of-long-lines feature
@@ -209,6 +229,10 @@ def _html_feature_names() -> list[str]:
         "word_rank_in_page",
         "page_terminal_share",
         "ends_separator",
+        # boilerplate section headings ("Related posts", "Most read", ...) and lines under them
+        "section_heading",
+        "lines_since_section_heading",
+        "long_lines_since_section_heading",
         # blank lines around the line (plain-text pages that have them)
         "gap_before",
         "gap_after",
@@ -325,6 +349,45 @@ def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
     breaks = np.r_[True, (flag[1:] != flag[:-1]) | (group[1:] != group[:-1])]
     run_id = np.cumsum(breaks) - 1
     return np.bincount(run_id)[run_id] * flag
+
+
+def _section_features(
+    f: dict[str, np.ndarray],
+    texts: list[str],
+    n_words: np.ndarray,
+    group: np.ndarray,
+    index: np.ndarray,
+) -> None:
+    """``section_heading`` (a short line like "Related posts"), and for the lines after one
+    (within ``SECTION_REACH`` lines of the same page): how many lines and how many long lines
+    lie between, so that a run of teaser headlines under it reads differently from an
+    article body that starts after it. NaN when no section heading precedes the line."""
+    n = len(texts)
+    heading = np.fromiter(
+        (
+            w <= SECTION_HEADING_MAX_WORDS and SECTION_HEADING_RE.match(t) is not None
+            for t, w in zip(texts, n_words, strict=True)
+        ),
+        bool,
+        n,
+    )
+    f["section_heading"] = heading.astype(float)
+    row = np.arange(n)
+    page_start = row - index
+    # the last heading at or before each row, then the one strictly before it
+    last = np.maximum.accumulate(np.where(heading, row, -1)) if n else row
+    before = np.r_[-1, last[:-1]] if n else row
+    under = (before >= page_start) & (row - before <= SECTION_REACH)
+    long_line = (n_words >= LONG_LINE_WORDS).astype(np.int64)
+    long_cum = np.cumsum(long_line)  # integers: exact in any batch
+    since = np.full(n, np.nan)
+    longs = np.full(n, np.nan)
+    rows = np.flatnonzero(under)
+    since[rows] = rows - before[rows]
+    # long lines strictly between the heading and the row
+    longs[rows] = long_cum[rows - 1] - long_cum[before[rows]]
+    f["lines_since_section_heading"] = since
+    f["long_lines_since_section_heading"] = longs
 
 
 def _group_sum(key: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -479,6 +542,8 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
         float,
         n,
     )
+
+    _section_features(f, texts, n_words, group, index)
 
     # ---- links
     link_chars = frame["link_chars"].to_numpy(dtype=float)

@@ -6,7 +6,11 @@ renderers that split lines differently:
 
 - ``text``: linesift's own lines with every DOM field dropped;
 - ``text-rows``: a browser-copy-like rendering where runs of short cells/items of one
-  container (table rows, menus, tag lists) are joined on one line.
+  container (table rows, menus, tag lists) are joined on one line;
+- ``text-para``: blank lines around paragraph-like blocks, as a browser copy or html2text;
+- ``text-browser``: the page rendered by another tool, inscriptis (a browser-like HTML to
+  text converter: its own parser walk, inline layout, bullets and indentation), so the text
+  model is not trained on linesift's own segmentation only.
 
 Each view's lines are labeled by alignment with the gold text (``labels.align_labels``).
 """
@@ -29,7 +33,7 @@ from .segment import SOURCE_CODE, PageLines, segment, segment_text
 
 log = logging.getLogger(__name__)
 
-TEXT_VIEWS = ("text", "text-rows", "text-para")
+TEXT_VIEWS = ("text", "text-rows", "text-para", "text-browser")
 # Blocks a browser (or html2text) sets off with blank lines; list items, cells, <br> and
 # plain <div>s follow each other on the next line.
 _PARA_TAGS = frozenset(
@@ -75,6 +79,17 @@ def render_paragraphs(lines: PageLines) -> str:
     return "\n".join(out)
 
 
+def render_browser(html: str) -> str:
+    """The page as inscriptis renders it (no links, no annotations); "" when it fails."""
+    from inscriptis import get_text
+
+    try:
+        return get_text(html)
+    except Exception:  # a third-party renderer: a page it cannot render just has no view
+        log.warning("inscriptis could not render a page", exc_info=True)
+        return ""
+
+
 def page_views(page: Page, params: dict) -> Iterator[tuple[str, PageLines]]:
     """The views of one page (see module docstring)."""
     lines = segment(page.source, page.format)
@@ -91,6 +106,8 @@ def page_views(page: Page, params: dict) -> Iterator[tuple[str, PageLines]]:
         yield "text-rows", segment_text(render_rows(lines))
     if "text-para" in views:
         yield "text-para", segment_text(render_paragraphs(lines))
+    if "text-browser" in views:
+        yield "text-browser", segment_text(render_browser(page.source))
 
 
 def _label_page(args: tuple[Page, dict]) -> tuple[list[dict], list[pd.DataFrame]]:

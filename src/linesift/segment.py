@@ -117,7 +117,8 @@ BLOCK_TAGS = frozenset(
     ]
 )
 
-# Context flags, inherited from ancestors (bit positions are part of the feature schema).
+# Context flags, inherited from block ancestors (bit positions are part of the feature
+# schema). No flag for <a>: an inline element opens no context; link_chars carries links.
 CONTEXT_TAGS = (
     "nav",
     "header",
@@ -126,7 +127,6 @@ CONTEXT_TAGS = (
     "li",
     "table",
     "form",
-    "a",
     "h",  # any heading h1-h6
     "p",
     "article",

@@ -177,9 +177,6 @@ def fit_line_model(
         domain=page_meta.loc[table["page_id"], "domain"].to_numpy(),
     )
     is_train = table["dataset"].isin(tp["train_datasets"]).to_numpy()
-    if kind == "text" and tp.get("text_views_per_page"):
-        keep = ~is_train | _views_kept(table, tp["text_views_per_page"])
-        table, is_train = table[keep], is_train[keep]
     train = table[is_train].reset_index(drop=True)
     held_out = table[~is_train].reset_index(drop=True)
     X, y = train[names], train["label"].to_numpy()
@@ -191,6 +188,9 @@ def fit_line_model(
     # Pages whose gold the labels cannot follow teach noise: they are left out of every fit,
     # but still predicted and scored in CV, so the CV F1 stays comparable with the peers'.
     fittable = ~page_view_key(train).isin(unaligned["key"]).to_numpy()
+    if kind == "text" and tp.get("text_views_per_page"):
+        # fitted on some renderings of each page (time), predicted and scored on all of them
+        fittable &= _views_kept(train, tp["text_views_per_page"])
     if len(unaligned):
         log.info(
             "%s: %d training page views below oracle F1 %.2f excluded from fitting (%s%s)",
@@ -222,7 +222,12 @@ def fit_line_model(
     final, train_prob = fitted[-1]
     fit_seconds = time.time() - started
     log.info(
-        "%s: %d folds + final fit on %d lines in %.0f s", kind, len(splits), len(train), fit_seconds
+        "%s: %d folds + final fit on %d of %d lines in %.0f s",
+        kind,
+        len(splits),
+        int(fittable.sum()),
+        len(train),
+        fit_seconds,
     )
 
     scorer, _ = page_scorer(train, train["text"], pages)
