@@ -26,8 +26,10 @@ same function serves training and inference, so there is no train/serve skew.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
@@ -166,6 +168,19 @@ def _stopword_masks() -> dict[str, int]:
         for word in stopwordsiso.stopwords(lang):
             masks[word.lower()] = masks.get(word.lower(), 0) | (1 << bit)
     return masks
+
+
+@lru_cache(maxsize=1)
+def _stopwords_by_bit() -> dict[int, frozenset[str]]:
+    """Each language's stopwords, keyed by its bit in ``_stopword_masks``."""
+    masks = _stopword_masks()
+    return {
+        1 << b: frozenset(w for w, m in masks.items() if m >> b & 1)
+        for b in range(len(STOPWORD_LANGS))
+    }
+
+
+_first_char = itemgetter(0)
 
 
 def tokens(text: str) -> list[str]:
@@ -418,7 +433,10 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     n_digits = np.fromiter((sum(map(str.isdigit, t)) for t in texts), float, n)
     n_upper = np.fromiter((sum(map(str.isupper, t)) for t in texts), float, n)
     n_alpha = np.fromiter((sum(map(str.isalpha, t)) for t in texts), float, n)
-    n_title = np.fromiter((sum(w[:1].isupper() for w in t.split()) for t in texts), float, n)
+    # first characters of the space-separated words (split() never yields an empty word)
+    n_title = np.fromiter(
+        (sum(map(str.isupper, map(_first_char, t.split()))) for t in texts), float, n
+    )
     n_space_words = np.fromiter((t.count(" ") + 1 for t in texts), float, n)
     last = [t[-1] if t else "" for t in texts]
     first = [t[0] if t else "" for t in texts]
@@ -432,17 +450,18 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
             sample.extend(toks)
     for g, sample in page_tokens.items():
         hits = np.zeros(len(STOPWORD_LANGS))
-        for tok in sample:
-            m = masks.get(tok)
+        # a page has a few hundred distinct masks: count them, then spread over the bits
+        for m, count in Counter(map(masks.get, sample)).items():
             if m:
                 for b in range(len(STOPWORD_LANGS)):
                     if m >> b & 1:
-                        hits[b] += 1
+                        hits[b] += count
         lang_bits[g] = 1 << int(np.argmax(hits)) if hits.max() > 0 else 1
     line_lang = lang_bits[group] if n else lang_bits[:0]
+    lang_words = _stopwords_by_bit()
     stop_count = np.fromiter(
         (
-            sum(1 for tok in toks if masks.get(tok, 0) & int(lb))
+            sum(map(lang_words[int(lb)].__contains__, toks))
             for toks, lb in zip(tok_lists, line_lang, strict=True)
         ),
         float,

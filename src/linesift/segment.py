@@ -28,7 +28,6 @@ from functools import lru_cache
 from typing import Any
 
 import lxml.etree as etree
-import lxml.html
 
 # Elements whose content is never page text.
 SKIP_TAGS = frozenset(
@@ -265,14 +264,18 @@ def _parse(html: str) -> tuple[etree._Element | None, bool]:
     ``huge_tree`` raises the limit from 256 to 2048 levels (pages with runs of unclosed
     ``<div>``/``<font>`` go past 256) and lifts the 10 MB cap on one text node. A parser per
     call: lxml parsers must not be shared between threads (creating one costs ~10 us).
+    The plain ``etree.HTMLParser`` builds the same libxml2 tree as ``lxml.html``'s, without
+    the Python element-class lookup ``lxml.html`` runs for every element proxy.
     """
     html = _clean(html)
     if not html.strip():
         return None, False
-    parser = lxml.html.HTMLParser(huge_tree=True)
+    parser = etree.HTMLParser(huge_tree=True)
     try:
-        root = lxml.html.document_fromstring(html, parser=parser)
+        root = etree.fromstring(html, parser)
     except (etree.ParserError, ValueError):
+        return None, False
+    if root is None:  # what lxml.html.document_fromstring reports as "Document is empty"
         return None, False
     too_deep = any("Excessive depth" in err.message for err in parser.error_log)
     return root, too_deep
@@ -598,11 +601,15 @@ def _structured_lines(root: etree._Element, lines: PageLines) -> None:
                     _append_plain(lines, para, source)
 
 
+# text of an element and its descendants, without its tail: lxml.html's ``text_content()``
+_string_value = etree.XPath("string()", smart_strings=False)
+
+
 def _strip_tags(text: str) -> str:
     if "<" in text and ">" in text:
         root = parse_html(f"<div>{text}</div>")
         if root is not None:
-            return root.text_content()
+            return _string_value(root)
     return text
 
 
