@@ -1,12 +1,14 @@
-"""The evaluate stage's comparison with the peers: their F1 on exactly the pages it scores."""
+"""The evaluate stage's comparison with the peers (their F1 on exactly the pages it scores)
+and the bootstrap intervals of mean page F1."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from linesift import config
-from linesift.evaluate import peer_scores_on
+from linesift.evaluate import bootstrap_ci, peer_scores_on
 
 
 def test_peer_scores_are_taken_on_the_same_pages(tmp_path):
@@ -32,6 +34,9 @@ def test_peer_scores_are_taken_on_the_same_pages(tmp_path):
     assert traf["f1"] == pytest.approx((0.5 + 0.7 + 0.0) / 3)
     assert traf["linesift_f1"] == pytest.approx((0.9 + 0.8 + 0.7) / 3)
     assert traf["per_page_type"] == pytest.approx({"article": 0.6, "forum": 0.0})
+    # paired gain per page: +0.4, +0.1, +0.7 -> every resample's mean lies in [0.1, 0.7]
+    low, high = traf["gain_ci95"]
+    assert 0.1 <= low < 0.4 < high <= 0.7
     assert out["resiliparse"]["pages"] == 1
     assert peer_scores_on(scores, tmp_path / "missing.csv.gz") == {}
 
@@ -51,3 +56,17 @@ def test_shipped_peer_scores_match_the_benchmark_table():
     assert forum.f1.fillna(0).mean() == pytest.approx(
         reported["f1_by_page_type"]["forum"]["f1"], abs=0.001
     )
+
+
+def test_bootstrap_interval_of_the_mean():
+    rng = np.random.default_rng(1)
+    f1 = rng.uniform(0, 1, 1500)  # sd 0.289: standard error of the mean 0.0075
+    low, high = bootstrap_ci(f1, resamples=2000, seed=0)
+    assert low < f1.mean() < high
+    assert high - low == pytest.approx(2 * 1.96 * f1.std() / np.sqrt(1500), rel=0.15)
+    # 130 pages: wider by about sqrt(1500 / 130)
+    small_low, small_high = bootstrap_ci(f1[:130], resamples=2000, seed=0)
+    assert (small_high - small_low) / (high - low) == pytest.approx(3.4, rel=0.25)
+    assert bootstrap_ci(f1, resamples=500, seed=3) == bootstrap_ci(f1, resamples=500, seed=3)
+    assert bootstrap_ci(np.full(10, 0.5)) == [0.5, 0.5]
+    assert np.isnan(bootstrap_ci([])).all()

@@ -44,10 +44,13 @@ def page_scores(
     return tables
 
 
-def peer_scores_on(scores: pd.DataFrame, path: Path | None = None) -> dict[str, Any]:
+def peer_scores_on(
+    scores: pd.DataFrame, path: Path | None = None, resamples: int = 1000, seed: int = 0
+) -> dict[str, Any]:
     """Each peer extractor's mean word F1, overall and per page type, on exactly the pages of
     ``scores`` it was scored on (config.PEER_SCORES_FILE, written by ``make bench``), with
-    linesift's F1 on the same pages. Empty when the file is missing."""
+    linesift's F1 on the same pages and a bootstrap interval of linesift's gain over the peer
+    (paired: the same resampled pages for both). Empty when the file is missing."""
     path = path or config.PEER_SCORES_FILE
     if not path.exists():
         log.info("no peer scores at %s: run `make bench` to compare with the peers", path)
@@ -64,9 +67,29 @@ def peer_scores_on(scores: pd.DataFrame, path: Path | None = None) -> dict[str, 
             "pages": len(both),
             "f1": both.f1_peer.mean(),
             "linesift_f1": both.f1.mean(),
+            "gain_ci95": bootstrap_ci(both.f1 - both.f1_peer, resamples, seed),
             "per_page_type": {t: g.f1_peer.mean() for t, g in both.groupby("page_type")},
         }
     return out
+
+
+def bootstrap_ci(
+    values: Any, resamples: int = 1000, seed: int = 0, level: float = 0.95
+) -> list[float]:
+    """Percentile interval of the mean of ``values`` (one per page) over resamples of the
+    pages with replacement: how far a mean over this many pages moves with which pages happen
+    to be in the sample. For paired differences pass the per-page differences."""
+    v = np.asarray(values, dtype=float)
+    if len(v) == 0:
+        return [float("nan"), float("nan")]
+    rng = np.random.default_rng(seed)
+    means = np.empty(resamples)
+    for start in range(0, resamples, 100):  # 100 resamples at a time bounds the memory
+        stop = min(start + 100, resamples)
+        means[start:stop] = v[rng.integers(0, len(v), size=(stop - start, len(v)))].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return [float(low), float(high)]
 
 
 def line_metrics(pred: pd.DataFrame, threshold: float) -> dict[str, float]:
@@ -85,6 +108,8 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
     lines = pd.read_parquet(config.LINES_FILE, columns=["page_id", "view", "line_no", "text"])
     pages = pd.read_parquet(config.PAGES_FILE)
     train_sets = params["train"]["train_datasets"]
+    resamples = params["evaluate"].get("bootstrap_resamples", 1000)
+    seed = params["train"]["seed"]
     metrics: dict[str, Any] = {}
     tables: dict[str, pd.DataFrame] = {}
     for kind in config.MODEL_KINDS:
@@ -105,12 +130,14 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
             cv_part = part[part.dataset.isin(train_sets)]
             if len(cv_part):
                 m[f"{tag}_f1"] = cv_part.f1.mean()
+                m[f"{tag}_f1_ci95"] = bootstrap_ci(cv_part.f1, resamples, seed)
                 m[f"{tag}_precision"] = cv_part.precision.mean()
                 m[f"{tag}_recall"] = cv_part.recall.mean()
                 m[f"{tag}_oracle_f1"] = cv_part.oracle_f1.mean()
             for dataset, dpart in part[~part.dataset.isin(train_sets)].groupby("dataset"):
                 suffix = "" if view == "html" else f"_{view}"
                 m[f"{dataset}{suffix}_f1"] = dpart.f1.mean()
+                m[f"{dataset}{suffix}_f1_ci95"] = bootstrap_ci(dpart.f1, resamples, seed)
                 m[f"{dataset}{suffix}_oracle_f1"] = dpart.oracle_f1.mean()
         wcxb = cv[cv.dataset == "wcxb"]
         m["cv_f1_wcxb"] = wcxb.f1.mean() if len(wcxb) else float("nan")
@@ -118,6 +145,7 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
         m["per_page_type"] = {
             t: {
                 "f1": g.f1.mean(),
+                "f1_ci95": bootstrap_ci(g.f1, resamples, seed),
                 "precision": g.precision.mean(),
                 "recall": g.recall.mean(),
                 "oracle_f1": g.oracle_f1.mean(),
@@ -126,7 +154,7 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
             for t, g in wcxb.groupby("page_type")
         }
         if kind == "html":
-            m["peers"] = peer_scores_on(wcxb)
+            m["peers"] = peer_scores_on(wcxb, resamples=resamples, seed=seed)
         m["per_fold_f1"] = {int(k): v for k, v in cv.groupby("fold").f1.mean().items()}
         m.update(line_metrics(pred[pred.dataset.isin(train_sets)], model.threshold))
         # the shipped (final) model on its own training pages, as `linesift extract` runs it
@@ -143,6 +171,8 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
 def _rounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
     if isinstance(value, float | np.floating):
         return round(float(value), 4)
     return value
@@ -155,6 +185,10 @@ def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dic
         "html_oracle_f1": metrics["html"].get("cv_oracle_f1"),
         "readability_f1": metrics["html"].get("readability_f1"),
         "readability_oracle_f1": metrics["html"].get("readability_oracle_f1"),
+        "html_cv_f1_ci95_low": metrics["html"].get("cv_f1_ci95", [None, None])[0],
+        "html_cv_f1_ci95_high": metrics["html"].get("cv_f1_ci95", [None, None])[1],
+        "readability_f1_ci95_low": metrics["html"].get("readability_f1_ci95", [None, None])[0],
+        "readability_f1_ci95_high": metrics["html"].get("readability_f1_ci95", [None, None])[1],
         "text_cv_f1": metrics["text"].get("cv_text_f1"),
         "text_rows_cv_f1": metrics["text"].get("cv_text-rows_f1"),
         "html_line_roc_auc": metrics["html"]["line_roc_auc"],
@@ -263,20 +297,32 @@ def log_to_mlflow(metrics: dict[str, Any]) -> None:
 def summary(metrics: dict[str, Any]) -> str:
     html, text = metrics["html"], metrics["text"]
     nan = float("nan")
+
+    def ci(key: str, where: dict = html) -> str:
+        low, high = where.get(key, [nan, nan])
+        return f"[95% CI {low:.3f}-{high:.3f}]"
+
     rows = [
         f"html model, grouped 5-fold CV on WCXB dev: word F1 {html['cv_f1_wcxb']:.4f} "
-        f"(P {html.get('cv_precision', nan):.4f} R {html.get('cv_recall', nan):.4f}),"
-        f" oracle F1 {html.get('cv_oracle_f1', nan):.4f}",
-        f"readability pages (held out): F1 {html.get('readability_f1', nan):.4f}, "
-        f"oracle {html.get('readability_oracle_f1', nan):.4f}",
+        f"{ci('cv_f1_ci95')} (P {html.get('cv_precision', nan):.4f} "
+        f"R {html.get('cv_recall', nan):.4f}), oracle F1 {html.get('cv_oracle_f1', nan):.4f}",
+        f"readability pages (held out): F1 {html.get('readability_f1', nan):.4f} "
+        f"{ci('readability_f1_ci95')}, oracle {html.get('readability_oracle_f1', nan):.4f}",
         "per page type (F1 / oracle):",
     ]
     peer = html.get("peers", {}).get(config.PLOT_PEER, {}).get("per_page_type", {})
     for t, v in sorted(html["per_page_type"].items()):
         vs = f", {config.PLOT_PEER} {peer[t]:.4f}" if t in peer else ""
-        rows.append(f"  {t:<14} {v['f1']:.4f} / {v['oracle_f1']:.4f}  ({v['pages']} pages{vs})")
+        rows.append(
+            f"  {t:<14} {v['f1']:.4f} {ci('f1_ci95', v)} / {v['oracle_f1']:.4f}"
+            f"  ({v['pages']} pages{vs})"
+        )
     for name, p in sorted(html.get("peers", {}).items()):
-        rows.append(f"peer {name} on the same {p['pages']} pages: F1 {p['f1']:.4f}")
+        low, high = p.get("gain_ci95", [nan, nan])
+        rows.append(
+            f"peer {name} on the same {p['pages']} pages: F1 {p['f1']:.4f}; linesift's gain "
+            f"{p['linesift_f1'] - p['f1']:+.4f} [95% CI {low:+.3f} to {high:+.3f}]"
+        )
     for key, value in sorted(text.items()):
         if key.startswith("cv_text") and key.endswith("_f1") and "oracle" not in key:
             rows.append(f"text model {key}: {value:.4f}")
