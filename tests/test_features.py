@@ -164,6 +164,23 @@ def test_link_dom_and_container_features() -> None:
     assert x.dom_covered.isna().all()  # no structured lines
 
 
+def test_lines_sharing_a_tag_path_grid_vs_repeated_menu() -> None:
+    grid = "".join(f"<li>Item number {i} costs {i} euros</li>" for i in range(4))
+    page = segment_html(
+        f'<html><body><ul class="grid">{grid}</ul>'
+        "<div><p>Shop</p></div><div><p>Shop</p></div></body></html>"
+    )
+    x = featurize(lines_frame([page, segment_text("plain line")]), "html")
+    assert len(x) == 7
+    # 4 grid items share html>body>ul>li, the two "Shop" lines html>body>div>p
+    np.testing.assert_allclose(x.path_log_lines[:6], np.log1p([4, 4, 4, 4, 2, 2]))
+    np.testing.assert_allclose(x.path_word_share[:6], [24 / 26] * 4 + [2 / 26] * 2)
+    # four different items; the same text twice
+    np.testing.assert_allclose(x.path_distinct_share[:6], [1, 1, 1, 1, 0.5, 0.5])
+    # a plain-text line has no DOM path
+    assert x.iloc[6][["path_log_lines", "path_word_share", "path_distinct_share"]].isna().all()
+
+
 def test_dom_covered_share_of_structured_trigrams_in_the_dom() -> None:
     body = "one two three four five six seven eight nine ten"  # 8 trigrams
     page = segment_html(

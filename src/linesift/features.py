@@ -12,6 +12,7 @@ one matrix whose column names and order are the versioned ``SCHEMA``:
   class/id keyword families, hidden, depth, where the line came from (DOM, noscript,
   JSON-LD, page state)
 - container: aggregates over lines that share the same parent block
+- path: lines with the same block tag path on the page (grids and lists of like items)
 - language: stopword density, with the page's language guessed from ~50 stopword lists
 - repetition: how often the same text occurs on the page
 - sections: boilerplate section headings ("Related posts", "Most read") and the lines under
@@ -36,7 +37,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -277,6 +278,10 @@ def _html_feature_names() -> list[str]:
         "container_terminal_share",
         # structured data already visible in the DOM
         "dom_covered",
+        # lines that share the block's tag path: grids and lists of like items
+        "path_log_lines",
+        "path_word_share",
+        "path_distinct_share",
     ]
     return names
 
@@ -403,6 +408,36 @@ def _section_features(
     longs[rows] = long_cum[rows - 1] - long_cum[before[rows]]
     f["lines_since_section_heading"] = since
     f["long_lines_since_section_heading"] = longs
+
+
+def _path_features(
+    f: dict[str, np.ndarray],
+    paths: list[str],
+    lowered: np.ndarray,
+    n_words: np.ndarray,
+    group: np.ndarray,
+    is_dom: np.ndarray,
+) -> None:
+    """How many lines of the page share the line's block tag path (``html>body>div>ul>li``),
+    their share of the page's words, and the share of distinct texts among them (a repeated
+    menu vs a grid of different items). NaN for lines without a DOM."""
+    n = len(paths)
+    if not n:
+        for name in ("path_log_lines", "path_word_share", "path_distinct_share"):
+            f[name] = np.zeros(0)
+        return
+    codes = pd.factorize(pd.MultiIndex.from_arrays([group, np.asarray(paths, dtype=object)]))[0]
+    n_codes = int(codes.max()) + 1
+    lines_per_path = np.bincount(codes, minlength=n_codes).astype(float)
+    page_words = _group_sum(group, n_words, int(group.max()) + 1)
+    distinct = pd.Series(lowered).groupby(codes).transform("nunique").to_numpy(dtype=float)
+    f["path_log_lines"] = np.log1p(lines_per_path[codes])
+    f["path_word_share"] = _group_sum(codes, n_words, n_codes)[codes] / np.maximum(
+        page_words[group], 1
+    )
+    f["path_distinct_share"] = distinct / lines_per_path[codes]
+    for name in ("path_log_lines", "path_word_share", "path_distinct_share"):
+        f[name][~is_dom] = np.nan
 
 
 def _group_sum(key: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
@@ -643,6 +678,10 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     # ---- structured lines: how much of them the visible DOM text already has
     f["dom_covered"] = _dom_covered(tok_lists, source, group)
+
+    # ---- lines with the same tag path on the page (product grids, item lists, menus)
+    if kind == "html":
+        _path_features(f, frame["path"].tolist(), keys.to_numpy(), n_words, group, is_dom)
 
     names = feature_names(kind)
     return pd.DataFrame({name: f[name] for name in names})
