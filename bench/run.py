@@ -754,7 +754,13 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="run the live checkout of linesift (default: a copy taken at the start)",
     )
-    parser.add_argument("--out-dir", type=Path, default=BENCH_DIR)
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="where results.md/json go (default: bench/ for a full run, no --limit and both "
+        "datasets; bench/partial/ otherwise, so a quick run never replaces the full table)",
+    )
     parser.add_argument(
         "--per-page",
         type=Path,
@@ -957,6 +963,9 @@ def _drive(
         + "\n"
     )
     print(body)
+    if args.out_dir is None:
+        full_run = args.limit is None and set(args.datasets) == {"wcxb", "readability"}
+        args.out_dir = BENCH_DIR if full_run else BENCH_DIR / "partial"
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "results.md").write_text(body, "utf-8")
     results = {
