@@ -154,6 +154,7 @@ SECTION_HEADING_RE = re.compile(
 )
 SECTION_HEADING_MAX_WORDS = 8
 SECTION_REACH = 50  # lines after a section heading that still count as under it
+PATH_FEATURES = ("path_log_lines", "path_word_share", "path_distinct_share")
 
 NEIGHBOUR_BASE = ("log_words", "ends_terminal", "stop_density", "punct_ratio")
 NEIGHBOUR_OFFSETS = (-2, -1, 1, 2)
@@ -279,9 +280,7 @@ def _html_feature_names() -> list[str]:
         # structured data already visible in the DOM
         "dom_covered",
         # lines that share the block's tag path: grids and lists of like items
-        "path_log_lines",
-        "path_word_share",
-        "path_distinct_share",
+        *PATH_FEATURES,
     ]
     return names
 
@@ -416,27 +415,28 @@ def _path_features(
     lowered: np.ndarray,
     n_words: np.ndarray,
     group: np.ndarray,
+    page_words: np.ndarray,
     is_dom: np.ndarray,
 ) -> None:
     """How many lines of the page share the line's block tag path (``html>body>div>ul>li``),
     their share of the page's words, and the share of distinct texts among them (a repeated
-    menu vs a grid of different items). NaN for lines without a DOM."""
+    menu vs a grid of different items). ``page_words``: words per page (by ``group``).
+    NaN for lines without a DOM."""
     n = len(paths)
     if not n:
-        for name in ("path_log_lines", "path_word_share", "path_distinct_share"):
+        for name in PATH_FEATURES:
             f[name] = np.zeros(0)
         return
     codes = pd.factorize(pd.MultiIndex.from_arrays([group, np.asarray(paths, dtype=object)]))[0]
     n_codes = int(codes.max()) + 1
     lines_per_path = np.bincount(codes, minlength=n_codes).astype(float)
-    page_words = _group_sum(group, n_words, int(group.max()) + 1)
     distinct = pd.Series(lowered).groupby(codes).transform("nunique").to_numpy(dtype=float)
     f["path_log_lines"] = np.log1p(lines_per_path[codes])
     f["path_word_share"] = _group_sum(codes, n_words, n_codes)[codes] / np.maximum(
         page_words[group], 1
     )
     f["path_distinct_share"] = distinct / lines_per_path[codes]
-    for name in ("path_log_lines", "path_word_share", "path_distinct_share"):
+    for name in PATH_FEATURES:
         f[name][~is_dom] = np.nan
 
 
@@ -681,7 +681,8 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     # ---- lines with the same tag path on the page (product grids, item lists, menus)
     if kind == "html":
-        _path_features(f, frame["path"].tolist(), keys.to_numpy(), n_words, group, is_dom)
+        paths = frame["path"].tolist()
+        _path_features(f, paths, keys.to_numpy(), n_words, group, page_words, is_dom)
 
     names = feature_names(kind)
     return pd.DataFrame({name: f[name] for name in names})
