@@ -539,7 +539,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     f["stop_count"] = stop_count
 
     # ---- repetition within the page
-    keys = pd.Series(texts).str.lower()
+    keys = pd.Series(lowered, dtype=object)  # the lower-cased texts made above
     f["repeat_count"] = (
         keys.groupby([group, keys.to_numpy()]).transform("size").to_numpy(dtype=float)
         if n
