@@ -160,6 +160,7 @@ def test_registered_mlflow_model_by_alias(pages, tmp_path, monkeypatch):
             pip_requirements=["scikit-learn", "skops"],  # skip slow requirement inference
         )
         mlflow.log_dict(shipped.card, "html/card.json")
+        mlflow.log_artifact(str(config.model_dir("html") / "stack.skops"), artifact_path="html")
     MlflowClient().set_registered_model_alias("linesift-html", "champion", "1")
 
     registered = linesift.Extractor(model="models:/linesift-html@champion")

@@ -160,6 +160,8 @@ def test_promote_exports_loadable_model_that_predicts_like_the_run(
         loaded = load_model(out / kind)
         trained = use_store["fitted"]["run-a"][kind]["model"]
         assert loaded.threshold == trained.threshold
+        assert loaded.stack_estimator is not None  # the second stage came with it
+        assert card["stack"]["sha256"] == sha256_of(out / kind / "stack.skops")
         X = use_store["fitted"]["run-a"][kind]["X_example"]
         np.testing.assert_array_equal(
             loaded.estimator.predict_proba(X), trained.estimator.predict_proba(X)

@@ -3,6 +3,7 @@ reproducible, and the saved model loads back safely and predicts the same."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -37,7 +38,9 @@ def test_model_beats_length_only_baseline(trained, feature_tables, prepared, par
     import linesift.modeling.train as train_module
 
     monkeypatch.setattr(train_module, "feature_names", lambda kind: ["log_chars", "n_words"])
-    baseline = fit_line_model("html", table, pages, params)
+    single_stage = copy.deepcopy(params)
+    single_stage["train"]["stack"] = None
+    baseline = fit_line_model("html", table, pages, single_stage)
     base_f1 = _oof_page_f1(baseline, table, pages, baseline["model"].threshold)
     assert f1 > 0.70, f1
     assert f1 > base_f1 + 0.05, (f1, base_f1)
@@ -91,6 +94,12 @@ def test_saved_model_round_trip_and_refusals(trained, wcxb_pages, tmp_path):
     with pytest.raises(ModelError, match="sha256"):
         load_model(tmp_path / "html")
 
+    # so is a second stage changed after training
+    save_model(model, tmp_path / "html")
+    (tmp_path / "html" / "stack.skops").write_bytes(b"PK\x03\x04 not the trained stack")
+    with pytest.raises(ModelError, match=r"stack\.skops: sha256"):
+        load_model(tmp_path / "html")
+
     # a model of another feature schema version is refused, naming both versions
     save_model(model, tmp_path / "html")
     card = json.loads(card_path.read_text())
@@ -100,9 +109,28 @@ def test_saved_model_round_trip_and_refusals(trained, wcxb_pages, tmp_path):
         load_model(tmp_path / "html")
 
 
-def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, params):
-    import copy
+def test_final_pipeline_probabilities_are_what_extract_gives(trained, wcxb_pages):
+    """prob_final (both stages, computed over all training pages in one batch) is what
+    `Extractor` gives each page alone: the second stage's inputs do not leak across pages."""
+    model = trained["model"]
+    assert model.stack_estimator is not None
+    assert (
+        model.card["stack"]["features"][: len(model.card["stack"]["base_features"])]
+        == (model.card["stack"]["base_features"])
+    )
+    pred = trained["predictions"]
+    extractor = Extractor(model=model)
+    for page in wcxb_pages[1:4]:
+        rows = pred[(pred.page_id == page.id) & (pred.view == "html")].sort_values("line_no")
+        served = extractor.predict_lines(page.source, format="html")
+        np.testing.assert_allclose(
+            [line.probability for line in served], rows.prob_final.to_numpy(), atol=1e-4
+        )
+        # the first stage's out-of-fold probabilities are kept beside the second's
+        assert rows.prob_stage1.notna().all() and not np.allclose(rows.prob_stage1, rows.prob)
 
+
+def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, params):
     pages, _ = prepared
     html_pages = pages[(pages.view == "html") & (pages.dataset == "wcxb")]
     cut = float(html_pages.oracle_f1.quantile(0.2))
@@ -123,8 +151,6 @@ def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, par
 
 
 def test_text_model_fits_some_renderings_but_scores_all(feature_tables, prepared, params):
-    import copy
-
     from linesift.prepare import TEXT_VIEWS
 
     pages, _ = prepared

@@ -270,6 +270,7 @@ def add_to_params(jsonl: str | Path, params_file: Path | None = None) -> bool:
     entry = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
     yaml = YAML()  # round-trip mode: comments, order and flow style are kept
     yaml.preserve_quotes = True
+    yaml.width = 4096  # never re-wrap a long flow list (ruamel folds at 80 columns)
     data = yaml.load(params_file.read_text("utf-8"))
     labeled = data["data"].get("labeled")
     if labeled is None:

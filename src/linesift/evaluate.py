@@ -121,6 +121,8 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
         )
         tables[kind] = scores
         m: dict[str, Any] = {"threshold": model.threshold}
+        # what the first stage alone scores out of fold (the second stage's gain is the rest)
+        m["stage1_cv_f1_all_views"] = model.card.get("stage1_cv_mean_page_f1")
         m["unaligned_page_views_excluded"] = model.card["training_data"].get(
             "unaligned_page_views_excluded", 0
         )
@@ -191,6 +193,8 @@ def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dic
         "readability_f1_ci95_high": metrics["html"].get("readability_f1_ci95", [None, None])[1],
         "text_cv_f1": metrics["text"].get("cv_text_f1"),
         "text_rows_cv_f1": metrics["text"].get("cv_text-rows_f1"),
+        "html_stage1_cv_f1": metrics["html"].get("stage1_cv_f1_all_views"),
+        "text_stage1_cv_f1": metrics["text"].get("stage1_cv_f1_all_views"),
         "html_line_roc_auc": metrics["html"]["line_roc_auc"],
         "html_shipped_model_train_f1": metrics["html"]["shipped_model_train_f1_wcxb"],
         "html_unaligned_pages_excluded": metrics["html"]["unaligned_page_views_excluded"],
@@ -257,7 +261,7 @@ def _plots(tables: dict[str, pd.DataFrame], metrics: dict[str, Any], ep: dict[st
     fig.savefig(config.PLOTS_DIR / "probability_by_class.png", dpi=100)
     plt.close(fig)
 
-    # Permutation importance of the shipped model on a sample of its training lines
+    # Permutation importance of the shipped first stage on a sample of its training lines
     # (in-sample: good for ranking features, not for judging them).
     model = load_model(config.model_dir("html"))
     table = pd.read_parquet(config.features_file("html"))
@@ -306,6 +310,7 @@ def summary(metrics: dict[str, Any]) -> str:
         f"html model, grouped 5-fold CV on WCXB dev: word F1 {html['cv_f1_wcxb']:.4f} "
         f"{ci('cv_f1_ci95')} (P {html.get('cv_precision', nan):.4f} "
         f"R {html.get('cv_recall', nan):.4f}), oracle F1 {html.get('cv_oracle_f1', nan):.4f}",
+        f"  first stage alone: {html.get('stage1_cv_f1_all_views') or nan:.4f}",
         f"readability pages (held out): F1 {html.get('readability_f1', nan):.4f} "
         f"{ci('readability_f1_ci95')}, oracle {html.get('readability_oracle_f1', nan):.4f}",
         "per page type (F1 / oracle):",

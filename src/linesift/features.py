@@ -37,7 +37,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -714,15 +714,20 @@ def _dom_covered(tok_lists: list[list[str]], source: np.ndarray, group: np.ndarr
 # ---------------------------------------------------------------- stage ``featurize``
 
 META_COLUMNS = ("page_id", "view", "line_no", "label", "n_tokens")
+# Segment columns the second stage groups lines by (modeling/stack.py), kept in the table.
+CONTEXT_COLUMNS = {"html": ("container", "path"), "text": ()}
 
 
 def featurize_lines(lines: pd.DataFrame, kind: str) -> pd.DataFrame:
-    """Features of a labeled-lines frame (from stage prepare) plus the metadata columns."""
+    """Features of a labeled-lines frame (from stage prepare) plus the metadata columns
+    and the second stage's context columns."""
     from .scoring import WORD_RE
 
     frame = lines.copy()
     frame["page"] = pd.factorize(pd.MultiIndex.from_arrays([frame["page_id"], frame["view"]]))[0]
     features = featurize(frame, kind)
+    for name in CONTEXT_COLUMNS[kind]:
+        features[name] = frame[name].to_numpy()
     features.insert(0, "n_tokens", [len(WORD_RE.findall(t.lower())) for t in frame["text"]])
     features.insert(0, "label", frame["label"].to_numpy())
     for name in ("line_no", "view", "page_id"):

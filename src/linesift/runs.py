@@ -246,7 +246,14 @@ def promote(
     """
     import mlflow
 
-    from .modeling.model_io import CARD_FILE, MODEL_FILE, ModelError, load_model, sha256_of
+    from .modeling.model_io import (
+        CARD_FILE,
+        MODEL_FILE,
+        STACK_FILE,
+        ModelError,
+        load_model,
+        sha256_of,
+    )
 
     if mlflow_client is None and not store_exists():
         raise RunsError(f"no MLflow store at {config.MLFLOW_TRACKING_URI} (train first)")
@@ -285,6 +292,14 @@ def promote(
             )
             card = json.loads(Path(card_file).read_text("utf-8"))
             shutil.copyfile(skops_files[0], kind_dir / MODEL_FILE)
+            if card.get("stack"):  # the second stage: a file of the run (its sha256 in the card)
+                stack_file = mlflow.artifacts.download_artifacts(
+                    run_id=run_id,
+                    artifact_path=f"{kind}/{STACK_FILE}",
+                    dst_path=str(download),
+                    tracking_uri=mlflow_client.tracking_uri,
+                )
+                shutil.copyfile(stack_file, kind_dir / STACK_FILE)
             card.update(
                 sha256=sha256_of(kind_dir / MODEL_FILE),
                 model_file=MODEL_FILE,
@@ -312,13 +327,18 @@ def promote(
 
 
 def _install(source: Path, target: Path) -> None:
-    """Move a checked model directory into place: each file via a temp name and rename."""
-    from .modeling.model_io import CARD_FILE, MODEL_FILE, write_card
+    """Move a checked model directory into place: each file via a temp name and rename, the
+    card last."""
+    from .modeling.model_io import CARD_FILE, MODEL_FILE, STACK_FILE, write_card
 
     target.mkdir(parents=True, exist_ok=True)
-    tmp_model = target / (MODEL_FILE + ".tmp")
-    shutil.copyfile(source / MODEL_FILE, tmp_model)
-    tmp_model.replace(target / MODEL_FILE)
+    for name in (MODEL_FILE, STACK_FILE):
+        if not (source / name).exists():
+            (target / name).unlink(missing_ok=True)
+            continue
+        tmp = target / (name + ".tmp")
+        shutil.copyfile(source / name, tmp)
+        tmp.replace(target / name)
     write_card(json.loads((source / CARD_FILE).read_text("utf-8")), target)
 
 

@@ -1,7 +1,8 @@
 """Saving and loading shipped models safely.
 
 A model directory holds ``model.skops`` (skops format: loading it runs no code, unlike a
-pickle) and ``card.json`` (what it was trained on, how well it scored, its threshold, its
+pickle), ``stack.skops`` (the second stage, see ``stack.py``; absent in single-stage models)
+and ``card.json`` (what it was trained on, how well it scored, its threshold, its
 feature schema and the sha256 of the model file). Loading verifies the checksum, refuses a
 feature schema other than the code's, and trusts only the scikit-learn types listed here.
 """
@@ -18,6 +19,7 @@ from ..atomic import write_json
 from ..features import SCHEMA_VERSION, feature_names
 
 MODEL_FILE = "model.skops"
+STACK_FILE = "stack.skops"
 CARD_FILE = "card.json"
 # Every type a fitted HistGradientBoostingClassifier holds that skops does not trust itself.
 TRUSTED_TYPES = [
@@ -41,10 +43,12 @@ class ModelError(RuntimeError):
 
 @dataclass
 class LineModel:
-    """A fitted line classifier with what is needed to use it."""
+    """A fitted line classifier with what is needed to use it: the first-stage estimator,
+    the optional second stage (``card["stack"]`` names its features) and the card."""
 
     estimator: Any
     card: dict[str, Any]
+    stack_estimator: Any = None
 
     @property
     def kind(self) -> str:
@@ -76,13 +80,20 @@ def sha256_of(path: Path) -> str:
 
 
 def save_model(model: LineModel, directory: Path) -> None:
-    """Write model.skops and card.json atomically (temp files, then rename)."""
+    """Write model.skops, stack.skops and card.json atomically (temp files, then rename)."""
     import skops.io as sio
 
     directory.mkdir(parents=True, exist_ok=True)
     tmp_model = directory / (MODEL_FILE + ".tmp")
     sio.dump(model.estimator, tmp_model, compression=8)
     card = dict(model.card, sha256=sha256_of(tmp_model), model_file=MODEL_FILE)
+    if model.stack_estimator is not None:
+        tmp_stack = directory / (STACK_FILE + ".tmp")
+        sio.dump(model.stack_estimator, tmp_stack, compression=8)
+        card["stack"] = dict(card["stack"], sha256=sha256_of(tmp_stack), model_file=STACK_FILE)
+        tmp_stack.replace(directory / STACK_FILE)
+    else:
+        (directory / STACK_FILE).unlink(missing_ok=True)
     tmp_model.replace(directory / MODEL_FILE)
     write_card(card, directory)
     model.card = card
@@ -95,8 +106,6 @@ def write_card(card: dict[str, Any], directory: Path) -> None:
 
 def load_model(directory: str | Path) -> LineModel:
     """Load a model directory, refusing tampered files, unknown types and other schemas."""
-    import skops.io as sio
-
     directory = Path(directory)
     card_path, model_path = directory / CARD_FILE, directory / MODEL_FILE
     if not card_path.exists() or not model_path.exists():
@@ -109,16 +118,42 @@ def load_model(directory: str | Path) -> LineModel:
             f"schema version {SCHEMA_VERSION}; retrain the model (make train) or install the "
             "linesift version it was trained with"
         )
-    if card.get("features") != feature_names(card.get("kind", "")):
-        raise ModelError(f"{directory}: the card's feature list differs from the code's")
-    actual = sha256_of(model_path)
-    if actual != card.get("sha256"):
+    check_card_features(card, str(directory))
+    estimator = load_verified(model_path, card.get("sha256"))
+    stack = None
+    if card.get("stack"):
+        stack = load_verified(directory / STACK_FILE, card["stack"].get("sha256"))
+    return LineModel(estimator=estimator, card=card, stack_estimator=stack)
+
+
+def check_card_features(card: dict[str, Any], where: str) -> None:
+    """Refuse a card whose feature lists (either stage) differ from the code's."""
+    from .stack import stack_feature_names
+
+    kind = card.get("kind", "")
+    if card.get("features") != feature_names(kind):
+        raise ModelError(f"{where}: the card's feature list differs from the code's")
+    stack = card.get("stack")
+    if stack and (
+        not set(stack.get("base_features", [])) <= set(feature_names(kind))
+        or stack.get("features") != stack_feature_names(kind, stack["base_features"])
+    ):
+        raise ModelError(f"{where}: the card's second-stage feature list differs from the code's")
+
+
+def load_verified(path: Path, expected_sha256: str | None) -> Any:
+    """A skops file, refused if missing, changed since training, or holding untrusted types."""
+    import skops.io as sio
+
+    if not path.exists():
+        raise ModelError(f"{path}: missing (the card names it)")
+    actual = sha256_of(path)
+    if actual != expected_sha256:
         raise ModelError(
-            f"{model_path}: sha256 {actual} does not match the card's {card.get('sha256')}; "
+            f"{path}: sha256 {actual} does not match the card's {expected_sha256}; "
             "the file was changed after training - refusing to load it"
         )
-    untrusted = set(sio.get_untrusted_types(file=model_path)) - set(TRUSTED_TYPES)
+    untrusted = set(sio.get_untrusted_types(file=path)) - set(TRUSTED_TYPES)
     if untrusted:
-        raise ModelError(f"{model_path}: holds types linesift does not trust: {sorted(untrusted)}")
-    estimator = sio.load(model_path, trusted=TRUSTED_TYPES)
-    return LineModel(estimator=estimator, card=card)
+        raise ModelError(f"{path}: holds types linesift does not trust: {sorted(untrusted)}")
+    return sio.load(path, trusted=TRUSTED_TYPES)

@@ -21,7 +21,15 @@ from .. import config
 from ..dataset import Page
 from ..features import featurize, lines_frame
 from ..segment import SOURCES, PageLines, segment
-from .model_io import LineModel, ModelError, load_model
+from .model_io import (
+    STACK_FILE,
+    LineModel,
+    ModelError,
+    check_card_features,
+    load_model,
+    load_verified,
+)
+from .stack import CONTEXT_COLUMNS, line_probabilities
 
 FAVOR = ("balanced", "precision", "recall")
 FORMATS = ("html", "text")
@@ -102,6 +110,8 @@ def _load_dir(directory: Path) -> LineModel:
     directory = directory.resolve()
     try:
         stats = [(directory / name).stat() for name in ("card.json", "model.skops")]
+        if (directory / STACK_FILE).exists():
+            stats.append((directory / STACK_FILE).stat())
         key = (str(directory), *((st.st_mtime_ns, st.st_size, st.st_ino) for st in stats))
     except OSError:
         return load_model(directory)  # raises a ModelError naming what is missing
@@ -110,7 +120,9 @@ def _load_dir(directory: Path) -> LineModel:
             del _LOADED[stale]
         _LOADED[key] = load_model(directory)
     model = _LOADED[key]
-    return LineModel(estimator=model.estimator, card=dict(model.card))
+    return LineModel(
+        estimator=model.estimator, card=dict(model.card), stack_estimator=model.stack_estimator
+    )
 
 
 def _load_mlflow_model(uri: str) -> LineModel:
@@ -121,7 +133,7 @@ def _load_mlflow_model(uri: str) -> LineModel:
     import mlflow
     from mlflow import MlflowClient
 
-    from ..features import SCHEMA_VERSION, feature_names
+    from ..features import SCHEMA_VERSION
 
     mlflow.set_tracking_uri(config.MLFLOW_TRACKING_URI)
     client = MlflowClient()
@@ -142,19 +154,28 @@ def _load_mlflow_model(uri: str) -> LineModel:
             run_id=version.run_id, artifact_path=f"{kind}/card.json", dst_path=tmp
         )
         card = json.loads(Path(card_file).read_text("utf-8"))
-    if str(card.get("schema_version")) != SCHEMA_VERSION:
-        raise ModelError(
-            f"{uri}: feature schema version {card.get('schema_version')} does not "
-            f"match this linesift's {SCHEMA_VERSION}"
-        )
-    if card.get("features") != feature_names(card.get("kind", "")):
-        raise ModelError(f"{uri}: the card's feature list differs from the code's")
+        if str(card.get("schema_version")) != SCHEMA_VERSION:
+            raise ModelError(
+                f"{uri}: feature schema version {card.get('schema_version')} does not "
+                f"match this linesift's {SCHEMA_VERSION}"
+            )
+        check_card_features(card, uri)
+        stack = None
+        if card.get("stack"):
+            # the second stage is a file of the same run, checked against the card's sha256
+            try:
+                stack_file = mlflow.artifacts.download_artifacts(
+                    run_id=version.run_id, artifact_path=f"{kind}/{STACK_FILE}", dst_path=tmp
+                )
+            except mlflow.exceptions.MlflowException as exc:
+                raise ModelError(f"{uri}: the run has no {kind}/{STACK_FILE}: {exc}") from exc
+            stack = load_verified(Path(stack_file), card["stack"].get("sha256"))
     try:
         estimator = mlflow.sklearn.load_model(uri)
     except Exception as exc:  # missing artifact, untrusted skops type, ...
         raise ModelError(f"{uri}: cannot load the model: {type(exc).__name__}: {exc}") from exc
     card["version"] = f"{name}/{version.version}"
-    return LineModel(estimator=estimator, card=card)
+    return LineModel(estimator=estimator, card=card, stack_estimator=stack)
 
 
 class Extractor:
@@ -296,7 +317,8 @@ class Extractor:
             model = self.model(kind)
             frame = lines_frame([segmented[i] for i in members])
             X = featurize(frame, kind)
-            prob = model.estimator.predict_proba(X[model.features])[:, 1]
+            context = frame[list(CONTEXT_COLUMNS[kind])]
+            prob = line_probabilities(model, X, frame["page"].to_numpy(), context)
             bounds = np.cumsum([0] + [len(segmented[i]) for i in members])
             for j, i in enumerate(members):
                 probs[i] = prob[bounds[j] : bounds[j + 1]]

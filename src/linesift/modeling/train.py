@@ -1,10 +1,13 @@
 """Stage ``train``: features -> cross-validated, tracked, shipped models (html and text).
 
 For each model kind:
-1. grouped K-fold CV (no registered domain in two folds) gives out-of-fold probabilities;
-2. thresholds are chosen on them to maximise mean page word F1 (and F-beta for the
-   precision / recall settings);
-3. the final model is fitted on every training page, saved to ``models/<kind>/`` with its
+1. grouped K-fold CV (no registered domain in two folds) gives out-of-fold probabilities
+   of the first-stage line model;
+2. the second stage (``stack.py``) is cross-validated on the same folds, from those
+   out-of-fold probabilities;
+3. thresholds are chosen on its out-of-fold probabilities to maximise mean page word F1
+   (and F-beta for the precision / recall settings);
+4. both stages are fitted on every training page, saved to ``models/<kind>/`` with their
    card, and logged and registered in MLflow as ``linesift-<kind>``.
 
 Lines are weighted by their share of the page's words (``sample_weight: page``): the metric
@@ -31,7 +34,8 @@ from .. import config
 from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names
 from ..prepare import write_parquet
 from ..scoring import PageScorer
-from .model_io import TRUSTED_TYPES, LineModel, save_model, write_card
+from .model_io import TRUSTED_TYPES, LineModel, save_model, sha256_of, write_card
+from .stack import CONTEXT_COLUMNS, stack_feature_names, stack_features
 
 log = logging.getLogger(__name__)
 
@@ -220,6 +224,16 @@ def fit_line_model(
         oof[val_rows] = prob
         fold_of[val_rows] = fold
     final, train_prob = fitted[-1]
+    held_prob = final.predict_proba(held_out[names])[:, 1] if len(held_out) else np.zeros(0)
+    # train_prob: the shipped model's own probabilities on its training pages, what
+    # `linesift extract` must reproduce on those pages (the no-train/serve-skew check).
+    stage1_oof = oof
+    stack = None
+    stack_card = None
+    if tp.get("stack"):
+        stack, stack_card, oof, train_prob, held_prob = _fit_stack(
+            kind, tp, train, held_out, y, w, jobs, splits, (oof, train_prob, held_prob)
+        )
     fit_seconds = time.time() - started
     log.info(
         "%s: %d folds + final fit on %d of %d lines in %.0f s",
@@ -234,15 +248,20 @@ def fit_line_model(
     thresholds, curve = choose_thresholds(
         scorer, oof, tp["threshold_grid"], tp["favor_precision_weight"]
     )
-    held_prob = final.predict_proba(held_out[names])[:, 1] if len(held_out) else np.zeros(0)
-    # train_prob: the shipped model's own probabilities on its training pages, what
-    # `linesift extract` must reproduce on those pages (the no-train/serve-skew check).
+    stage1_f1 = float(curve.f1.max())
+    if stack is not None:  # what the first stage alone scores, for the record
+        _, stage1_curve = choose_thresholds(scorer, stage1_oof, tp["threshold_grid"], 1.0)
+        stage1_f1 = float(stage1_curve.f1.max())
 
     keep = ["page_id", "view", "line_no", "label", "n_tokens", "dataset"]
     predictions = pd.concat(
         [
-            train[keep].assign(prob=oof, fold=fold_of, prob_final=train_prob),
-            held_out[keep].assign(prob=held_prob, fold=-1, prob_final=held_prob),
+            train[keep].assign(
+                prob=oof, fold=fold_of, prob_final=train_prob, prob_stage1=stage1_oof
+            ),
+            held_out[keep].assign(
+                prob=held_prob, fold=-1, prob_final=held_prob, prob_stage1=np.nan
+            ),
         ],
         ignore_index=True,
     )
@@ -254,6 +273,8 @@ def fit_line_model(
         "threshold": thresholds["balanced"],
         "thresholds": thresholds,
         "cv_mean_page_f1": round(float(curve.f1.max()), 4),
+        "stage1_cv_mean_page_f1": round(stage1_f1, 4),
+        "stack": stack_card,
         "params": {
             "hgb": tp["hgb"],
             "sample_weight": tp["sample_weight"],
@@ -274,13 +295,56 @@ def fit_line_model(
         "fit_seconds": round(fit_seconds, 1),
     }
     return {
-        "model": LineModel(estimator=final, card=card),
+        "model": LineModel(estimator=final, card=card, stack_estimator=stack),
         "predictions": predictions,
         "curve": curve,
         "X_example": X.head(5),
         "fit_seconds": fit_seconds,
         "unaligned": unaligned.drop(columns="key"),
     }
+
+
+def _fit_stack(
+    kind: str,
+    tp: dict[str, Any],
+    train: pd.DataFrame,
+    held_out: pd.DataFrame,
+    y: np.ndarray,
+    w: np.ndarray,
+    jobs: list[tuple[np.ndarray, np.ndarray]],
+    splits: list[tuple[np.ndarray, np.ndarray]],
+    stage1: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> tuple[Any, dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
+    """Cross-validate and fit the second stage on the same folds and rows as the first.
+
+    Its training input is built from the first stage's out-of-fold probabilities; the final
+    pipeline's probabilities (training pages, held-out pages) from the final first-stage
+    model's, as at inference. Returns the estimator, its card entry, and the out-of-fold,
+    final-on-training-pages and held-out probabilities."""
+    oof1, train_prob1, held_prob1 = stage1
+    base = list(tp["stack"]["base_features"][kind])
+    names = stack_feature_names(kind, base)
+    context = list(CONTEXT_COLUMNS[kind])
+    train_page = pd.factorize(page_view_key(train))[0]
+    X_oof = stack_features(kind, oof1, train_page, train, train[context], base)
+    X_final = stack_features(kind, train_prob1, train_page, train, train[context], base)
+    if len(held_out):
+        held_page = pd.factorize(page_view_key(held_out))[0]
+        X_held = stack_features(kind, held_prob1, held_page, held_out, held_out[context], base)
+        X_final = pd.concat([X_final, X_held], ignore_index=True)
+    hgb, seed = tp["stack"]["hgb"], tp["seed"]
+    fit_jobs = [(fit, X_oof.iloc[val]) for (fit, _), (_, val) in zip(jobs, splits, strict=False)]
+    fit_jobs.append((jobs[-1][0], X_final))
+    fitted = Parallel(n_jobs=tp.get("n_jobs", 2))(
+        delayed(_fit_one)(hgb, names, seed, X_oof.iloc[fit], y[fit], w[fit], X_predict)
+        for fit, X_predict in fit_jobs
+    )
+    oof = np.zeros(len(train))
+    for (_, val_rows), (_, prob) in zip(splits, fitted, strict=False):
+        oof[val_rows] = prob
+    stack, final_prob = fitted[-1]
+    card = {"base_features": base, "features": names, "hgb": hgb}
+    return stack, card, oof, final_prob[: len(train)], final_prob[len(train) :]
 
 
 def train_kind(
@@ -385,7 +449,10 @@ def log_to_mlflow(
                 f"{kind}/unaligned_pages.csv",
             )
             mlflow.log_text(res["curve"].to_csv(index=False), f"{kind}/threshold_curve.csv")
-            mlflow.log_dict(model.card, f"{kind}/card.json")
+            card = model.card
+            if model.stack_estimator is not None:
+                card = _log_stack_file(model, kind)
+            mlflow.log_dict(card, f"{kind}/card.json")
             example = res["X_example"]
             signature = infer_signature(example, model.estimator.predict_proba(example))
             mlflow.sklearn.log_model(
@@ -398,6 +465,24 @@ def log_to_mlflow(
                 registered_model_name=f"linesift-{kind}",
             )
         return run.info.run_id
+
+
+def _log_stack_file(model: LineModel, kind: str) -> dict[str, Any]:
+    """Log the second stage as ``<kind>/stack.skops`` in the active run; returns the card to
+    log beside it (its sha256 is that of the logged file)."""
+    import tempfile
+    from pathlib import Path
+
+    import mlflow
+    import skops.io as sio
+
+    from .model_io import STACK_FILE
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / STACK_FILE
+        sio.dump(model.stack_estimator, path, compression=8)
+        mlflow.log_artifact(str(path), artifact_path=kind)
+        return dict(model.card, stack=dict(model.card["stack"], sha256=sha256_of(path)))
 
 
 def main(argv: list[str] | None = None) -> None:

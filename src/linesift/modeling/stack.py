@@ -1,0 +1,146 @@
+"""The second stage: a line judged by what the first stage thinks of its surroundings.
+
+The first-stage model scores each line from its own features and a fixed window of its
+neighbours' features. The second stage sees the first stage's probabilities in context:
+of the neighbouring lines, averaged over wider windows, over the line's container and the
+lines sharing its tag path (html) or its blank-line block (text), and over the whole page,
+and where the line lies relative to the span of confident content lines (a headline ticker
+above an article, a related-links block below it). It is fitted on out-of-fold first-stage
+probabilities, so it learns how far to trust the first stage on unseen pages, not on the
+pages it memorised.
+
+Every aggregate is computed within one page, so a line's values do not depend on the other
+pages of a batch (training and ``linesift extract`` agree bit for bit).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..features import CONTEXT_COLUMNS, _page_starts, _shift, _window_mean
+
+__all__ = ["CONTEXT_COLUMNS", "line_probabilities", "stack_feature_names", "stack_features"]
+CONFIDENT = 0.5  # a first-stage probability this high marks a line as likely content
+NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
+WINDOWS = (5, 11, 21)
+_GROUP_FEATURES = {
+    "html": ("container_p_wmean", "container_p_max", "path_p_wmean", "path_p_mean"),
+    "text": ("block_p_wmean", "block_p_max"),
+}
+
+
+def stack_feature_names(kind: str, base: Sequence[str]) -> list[str]:
+    """Column order of the second stage: ``base`` first-stage features, then the
+    probability features."""
+    return [
+        *base,
+        "p",
+        *(f"p_{off:+d}" for off in NEIGHBOUR_OFFSETS),
+        *(f"p_win{w}" for w in WINDOWS),
+        "page_p_wmean",
+        "page_content_share",
+        "p_minus_page_max",
+        "p_rank_in_page",
+        "lines_to_confident_span",
+        "lines_to_confident_line",
+        *_GROUP_FEATURES[kind],
+    ]
+
+
+def stack_features(
+    kind: str,
+    prob: np.ndarray,
+    page: np.ndarray,
+    features: pd.DataFrame,
+    context: pd.DataFrame,
+    base: Sequence[str],
+) -> pd.DataFrame:
+    """The second stage's input, one row per line.
+
+    ``prob``: first-stage probabilities; ``page``: page codes (a page's rows contiguous, in
+    order); ``features``: the first-stage feature frame (``n_words``, ``gap_before`` and the
+    ``base`` columns); ``context``: the lines' CONTEXT_COLUMNS[kind]."""
+    p = np.asarray(prob, dtype=float)
+    n = len(p)
+    index, size, group = _page_starts(np.asarray(page))
+    words = features["n_words"].to_numpy(dtype=float)
+    f: dict[str, np.ndarray] = {name: features[name].to_numpy() for name in base}
+    f["p"] = p
+    for off in NEIGHBOUR_OFFSETS:
+        f[f"p_{off:+d}"] = _shift(p, off, index, size)
+    for width in WINDOWS:
+        f[f"p_win{width}"] = _window_mean(p, width, group)
+    n_pages = int(group.max()) + 1 if n else 0
+    page_words = np.maximum(np.bincount(group, weights=words, minlength=n_pages), 1)
+    confident = p >= CONFIDENT
+    f["page_p_wmean"] = (np.bincount(group, weights=words * p, minlength=n_pages) / page_words)[
+        group
+    ]
+    f["page_content_share"] = (
+        np.bincount(group, weights=words * confident, minlength=n_pages) / page_words
+    )[group]
+    by_page = pd.Series(p).groupby(group)
+    f["p_minus_page_max"] = p - by_page.transform("max").to_numpy()
+    f["p_rank_in_page"] = by_page.rank(pct=True).to_numpy()
+    # where the line lies relative to the page's confident lines (NaN: the page has none)
+    row = np.arange(n, dtype=float)
+    marked = pd.Series(np.where(confident, row, np.nan)).groupby(group)
+    first = marked.transform("min").to_numpy()
+    last = marked.transform("max").to_numpy()
+    with np.errstate(invalid="ignore"):
+        outside = np.where(row < first, row - first, np.where(row > last, row - last, 0.0))
+    outside[np.isnan(first)] = np.nan
+    f["lines_to_confident_span"] = np.sign(outside) * np.log1p(np.abs(outside))
+    before = marked.ffill().to_numpy()
+    after = marked.bfill().to_numpy()
+    f["lines_to_confident_line"] = np.log1p(np.fmin(row - before, after - row))
+    if kind == "html":
+        container = np.nan_to_num(context["container"].to_numpy(dtype=float), nan=-1.0)
+        paths = context["path"].to_numpy(dtype=object)
+        groups = {
+            "container": pd.factorize(pd.MultiIndex.from_arrays([group, container]))[0],
+            "path": pd.factorize(pd.MultiIndex.from_arrays([group, paths]))[0],
+        }
+        _group_probs(f, "container", groups["container"], p, words, ("wmean", "max"))
+        _group_probs(f, "path", groups["path"], p, words, ("wmean", "mean"))
+    else:
+        gap = np.nan_to_num(features["gap_before"].to_numpy(dtype=float)) > 0
+        block = np.cumsum(gap | (index == 0)) - 1 if n else np.zeros(0, dtype=np.int64)
+        _group_probs(f, "block", block, p, words, ("wmean", "max"))
+    return pd.DataFrame(f, columns=stack_feature_names(kind, base))
+
+
+def _group_probs(
+    f: dict[str, np.ndarray],
+    name: str,
+    codes: np.ndarray,
+    p: np.ndarray,
+    words: np.ndarray,
+    stats: tuple[str, ...],
+) -> None:
+    """Word-weighted mean, max or mean of ``p`` over the lines sharing a code."""
+    n_codes = int(codes.max()) + 1 if len(codes) else 0
+    for stat in stats:
+        if stat == "wmean":
+            total = np.maximum(np.bincount(codes, weights=words, minlength=n_codes), 1)
+            value = (np.bincount(codes, weights=words * p, minlength=n_codes) / total)[codes]
+        else:
+            value = pd.Series(p).groupby(codes).transform(stat).to_numpy()
+        f[f"{name}_p_{stat}"] = value
+
+
+def line_probabilities(
+    model: Any, features: pd.DataFrame, page: np.ndarray, context: pd.DataFrame
+) -> np.ndarray:
+    """Content probability of every line: the first stage, then the second if the model has
+    one. ``model``: a ``LineModel``; the other arguments as for ``stack_features``."""
+    prob = model.estimator.predict_proba(features[model.features])[:, 1]
+    if model.stack_estimator is None:
+        return prob
+    base = model.card["stack"]["base_features"]
+    stacked = stack_features(model.kind, prob, page, features, context, base)
+    return model.stack_estimator.predict_proba(stacked)[:, 1]

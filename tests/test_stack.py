@@ -1,0 +1,73 @@
+"""The second stage's inputs: computed within each page (a batch changes nothing), and saying
+where a line lies relative to the page's confident content."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from linesift.features import CONTEXT_COLUMNS
+from linesift.modeling.stack import stack_feature_names, stack_features
+
+BASE = {"html": ["log_words", "link_density", "tag"], "text": ["log_words", "gap_before"]}
+
+
+def _pages(table: pd.DataFrame, n: int) -> pd.DataFrame:
+    ids = table.page_id.drop_duplicates().head(n)
+    return table[table.page_id.isin(ids)].reset_index(drop=True)
+
+
+def _rule_prob(table: pd.DataFrame) -> np.ndarray:
+    """A stand-in first stage: long lines with few links are content."""
+    links = table["link_density"].fillna(0).to_numpy() if "link_density" in table else 0.0
+    score = np.tanh(table["n_words"].to_numpy(dtype=float) / 15) - links
+    return np.clip(score, 0.01, 0.99)
+
+
+def _codes(table: pd.DataFrame) -> np.ndarray:
+    return pd.factorize(table.page_id + "\x00" + table.view)[0]
+
+
+@pytest.mark.parametrize("kind", ["html", "text"])
+def test_each_page_alone_gives_the_same_values_as_the_batch(feature_tables, kind):
+    table = _pages(feature_tables[kind], 4)
+    prob = _rule_prob(table)
+    context = table[list(CONTEXT_COLUMNS[kind])]
+    batch = stack_features(kind, prob, _codes(table), table, context, BASE[kind])
+    assert list(batch.columns) == stack_feature_names(kind, BASE[kind])
+    assert len(batch) == len(table)
+    for _, rows in table.groupby(_codes(table)):
+        part = table.loc[rows.index].reset_index(drop=True)
+        alone = stack_features(
+            kind,
+            prob[rows.index],
+            np.zeros(len(part), int),
+            part,
+            context.loc[rows.index],
+            BASE[kind],
+        )
+        pd.testing.assert_frame_equal(alone, batch.loc[rows.index].reset_index(drop=True))
+
+
+def test_position_relative_to_the_confident_span(feature_tables):
+    page = _pages(feature_tables["html"], 1)
+    n = len(page)
+    assert n > 20
+    prob = np.full(n, 0.1)
+    prob[10:15] = 0.9  # the confident lines
+    prob[12] = 0.3  # a doubtful line inside the span
+    f = stack_features("html", prob, np.zeros(n, int), page, page[["container", "path"]], [])
+    span = f["lines_to_confident_span"].to_numpy()
+    assert (span[:10] < 0).all() and (span[10:15] == 0).all() and (span[15:] > 0).all()
+    assert span[0] == pytest.approx(-np.log1p(10))  # 10 lines above the first confident one
+    nearest = f["lines_to_confident_line"].to_numpy()
+    assert nearest[12] == pytest.approx(np.log1p(1)) and nearest[11] == 0
+    assert f["p_-1"].isna()[0] and f["p_-1"][11] == pytest.approx(0.9)
+    assert f["page_content_share"].nunique() == 1
+    # a page without one confident line has no span to be near
+    f = stack_features(
+        "html", np.full(n, 0.2), np.zeros(n, int), page, page[["container", "path"]], []
+    )
+    assert f["lines_to_confident_span"].isna().all()
+    assert f["lines_to_confident_line"].isna().all()
