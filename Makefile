@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 
-.PHONY: setup setup-dev train repro test lint format compare ui bench clean
+.PHONY: setup setup-dev train tune repro test lint format compare ui bench clean
 
 # `make train` needs only the package (training is plain Python stages); the test suite
 # also needs pytest, ruff, DVC, notebooks, Spark and datatrove (the dev extras).
@@ -29,6 +29,11 @@ train: setup
 	$(BIN)/python -m linesift.features
 	$(BIN)/python -m linesift.modeling.train --description "$(or $(DESC),make train)"
 	$(BIN)/python -m linesift.evaluate
+
+# Hyperparameter search over the features make train made (tune in params.yaml; MLflow
+# experiment linesift-tune, a child run per trial; table in metrics/tune_<kind>.csv).
+tune: setup
+	$(BIN)/python -m linesift.modeling.tune --description "$(or $(DESC),make tune)"
 
 # Same stages through DVC (skips stages whose inputs did not change; `dvc exp show` compares).
 repro: setup-dev
