@@ -128,6 +128,9 @@ def test_final_pipeline_probabilities_are_what_extract_gives(trained, wcxb_pages
         )
         # the first stage's out-of-fold probabilities are kept beside the second's
         assert rows.prob_stage1.notna().all() and not np.allclose(rows.prob_stage1, rows.prob)
+    # held-out pages: the final first stage's probabilities
+    held = pred[pred.fold == -1]
+    assert len(held) and held.prob_stage1.between(0, 1).all()
 
 
 def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, params):

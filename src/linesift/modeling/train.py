@@ -227,7 +227,7 @@ def fit_line_model(
     held_prob = final.predict_proba(held_out[names])[:, 1] if len(held_out) else np.zeros(0)
     # train_prob: the shipped model's own probabilities on its training pages, what
     # `linesift extract` must reproduce on those pages (the no-train/serve-skew check).
-    stage1_oof = oof
+    stage1_oof, stage1_held = oof, held_prob
     stack = None
     stack_card = None
     if tp.get("stack"):
@@ -260,7 +260,7 @@ def fit_line_model(
                 prob=oof, fold=fold_of, prob_final=train_prob, prob_stage1=stage1_oof
             ),
             held_out[keep].assign(
-                prob=held_prob, fold=-1, prob_final=held_prob, prob_stage1=np.nan
+                prob=held_prob, fold=-1, prob_final=held_prob, prob_stage1=stage1_held
             ),
         ],
         ignore_index=True,
