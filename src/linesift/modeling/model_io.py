@@ -111,14 +111,7 @@ def load_model(directory: str | Path) -> LineModel:
     if not card_path.exists() or not model_path.exists():
         raise ModelError(f"{directory}: not a linesift model (needs {CARD_FILE} and {MODEL_FILE})")
     card = json.loads(card_path.read_text("utf-8"))
-    schema = str(card.get("schema_version"))
-    if schema != SCHEMA_VERSION:
-        raise ModelError(
-            f"{directory}: model feature schema version {schema} does not match this linesift's "
-            f"schema version {SCHEMA_VERSION}; retrain the model (make train) or install the "
-            "linesift version it was trained with"
-        )
-    check_card_features(card, str(directory))
+    check_card(card, str(directory))
     estimator = load_verified(model_path, card.get("sha256"))
     stack = None
     if card.get("stack"):
@@ -126,10 +119,18 @@ def load_model(directory: str | Path) -> LineModel:
     return LineModel(estimator=estimator, card=card, stack_estimator=stack)
 
 
-def check_card_features(card: dict[str, Any], where: str) -> None:
-    """Refuse a card whose feature lists (either stage) differ from the code's."""
+def check_card(card: dict[str, Any], where: str) -> None:
+    """Refuse a card of another feature schema version, or whose feature lists (either
+    stage) differ from the code's."""
     from .stack import stack_feature_names
 
+    schema = str(card.get("schema_version"))
+    if schema != SCHEMA_VERSION:
+        raise ModelError(
+            f"{where}: model feature schema version {schema} does not match this linesift's "
+            f"schema version {SCHEMA_VERSION}; retrain the model (make train) or install the "
+            "linesift version it was trained with"
+        )
     kind = card.get("kind", "")
     if card.get("features") != feature_names(kind):
         raise ModelError(f"{where}: the card's feature list differs from the code's")

@@ -25,7 +25,7 @@ from .model_io import (
     STACK_FILE,
     LineModel,
     ModelError,
-    check_card_features,
+    check_card,
     load_model,
     load_verified,
 )
@@ -133,8 +133,6 @@ def _load_mlflow_model(uri: str) -> LineModel:
     import mlflow
     from mlflow import MlflowClient
 
-    from ..features import SCHEMA_VERSION
-
     mlflow.set_tracking_uri(config.MLFLOW_TRACKING_URI)
     client = MlflowClient()
     match = re.match(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))?$", uri)
@@ -154,12 +152,7 @@ def _load_mlflow_model(uri: str) -> LineModel:
             run_id=version.run_id, artifact_path=f"{kind}/card.json", dst_path=tmp
         )
         card = json.loads(Path(card_file).read_text("utf-8"))
-        if str(card.get("schema_version")) != SCHEMA_VERSION:
-            raise ModelError(
-                f"{uri}: feature schema version {card.get('schema_version')} does not "
-                f"match this linesift's {SCHEMA_VERSION}"
-            )
-        check_card_features(card, uri)
+        check_card(card, uri)
         stack = None
         if card.get("stack"):
             # the second stage is a file of the same run, checked against the card's sha256

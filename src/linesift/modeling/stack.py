@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..features import CONTEXT_COLUMNS, _page_starts, _shift, _window_mean
+from ..features import CONTEXT_COLUMNS, _group_sum, _page_starts, _shift, _window_mean
 
 __all__ = ["CONTEXT_COLUMNS", "line_probabilities", "stack_feature_names", "stack_features"]
 CONFIDENT = 0.5  # a first-stage probability this high marks a line as likely content
@@ -75,14 +75,10 @@ def stack_features(
     for width in WINDOWS:
         f[f"p_win{width}"] = _window_mean(p, width, group)
     n_pages = int(group.max()) + 1 if n else 0
-    page_words = np.maximum(np.bincount(group, weights=words, minlength=n_pages), 1)
+    page_words = np.maximum(_group_sum(group, words, n_pages), 1)
     confident = p >= CONFIDENT
-    f["page_p_wmean"] = (np.bincount(group, weights=words * p, minlength=n_pages) / page_words)[
-        group
-    ]
-    f["page_content_share"] = (
-        np.bincount(group, weights=words * confident, minlength=n_pages) / page_words
-    )[group]
+    f["page_p_wmean"] = (_group_sum(group, words * p, n_pages) / page_words)[group]
+    f["page_content_share"] = (_group_sum(group, words * confident, n_pages) / page_words)[group]
     by_page = pd.Series(p).groupby(group)
     f["p_minus_page_max"] = p - by_page.transform("max").to_numpy()
     f["p_rank_in_page"] = by_page.rank(pct=True).to_numpy()
@@ -126,8 +122,8 @@ def _group_probs(
     n_codes = int(codes.max()) + 1 if len(codes) else 0
     for stat in stats:
         if stat == "wmean":
-            total = np.maximum(np.bincount(codes, weights=words, minlength=n_codes), 1)
-            value = (np.bincount(codes, weights=words * p, minlength=n_codes) / total)[codes]
+            total = np.maximum(_group_sum(codes, words, n_codes), 1)
+            value = (_group_sum(codes, words * p, n_codes) / total)[codes]
         else:
             value = pd.Series(p).groupby(codes).transform(stat).to_numpy()
         f[f"{name}_p_{stat}"] = value
