@@ -13,7 +13,7 @@ from test_cli import KNOWN_SENTENCE, text_page, wcxb_sample
 import linesift
 from linesift import config
 from linesift.dataset import Page
-from linesift.modeling import predict
+from linesift.modeling import predict, stack
 from linesift.modeling.model_io import TRUSTED_TYPES
 from linesift.scoring import word_f1
 
@@ -86,15 +86,15 @@ def test_extract_many_predicts_each_batch_in_one_model_call(pages, extractor, mo
     text = text_page(pages["0490"])
     single_text = extractor.extract(text, format="text")
     calls = []
-    for kind in ("html", "text"):
-        estimator = extractor.model(kind).estimator
-        original = estimator.predict_proba
+    first_stage = {id(extractor.model(kind).estimator): kind for kind in ("html", "text")}
+    original = stack.content_probability
 
-        def counting(X, original=original, kind=kind):
-            calls.append((kind, len(X)))
-            return original(X)
+    def counting(estimator, X):
+        if id(estimator) in first_stage:
+            calls.append((first_stage[id(estimator)], len(X)))
+        return original(estimator, X)
 
-        monkeypatch.setattr(estimator, "predict_proba", counting)
+    monkeypatch.setattr(stack, "content_probability", counting)
     batch = [Page(id=pid, source=p.source, format="html") for pid, p in pages.items()] + [
         Page(id="txt", source=text, format="text")
     ]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..features import CONTEXT_COLUMNS, _group_sum, _page_starts, _shift, _window_mean
+from .tree_predict import content_probability
 
 __all__ = ["CONTEXT_COLUMNS", "line_probabilities", "stack_feature_names", "stack_features"]
 CONFIDENT = 0.5  # a first-stage probability this high marks a line as likely content
@@ -134,9 +135,9 @@ def line_probabilities(
 ) -> np.ndarray:
     """Content probability of every line: the first stage, then the second if the model has
     one. ``model``: a ``LineModel``; the other arguments as for ``stack_features``."""
-    prob = model.estimator.predict_proba(features[model.features])[:, 1]
+    prob = content_probability(model.estimator, features[model.features])
     if model.stack_estimator is None:
         return prob
     base = model.card["stack"]["base_features"]
     stacked = stack_features(model.kind, prob, page, features, context, base)
-    return model.stack_estimator.predict_proba(stacked)[:, 1]
+    return content_probability(model.stack_estimator, stacked)

@@ -1,0 +1,89 @@
+"""Row-wise tree prediction (modeling/tree_predict.py) gives scikit-learn's probabilities
+bit for bit, and falls back to scikit-learn when it cannot."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from linesift.modeling import tree_predict
+from linesift.modeling.predict import Extractor
+from linesift.modeling.stack import CONTEXT_COLUMNS, stack_features
+from linesift.modeling.tree_predict import content_probability
+
+
+@pytest.mark.parametrize("kind", ["html", "text"])
+def test_shipped_models_identical_on_real_pages(feature_tables, kind):
+    table = feature_tables[kind]
+    model = Extractor().model(kind)
+    X = table[model.features]
+    expected = model.estimator.predict_proba(X)[:, 1]
+    got = content_probability(model.estimator, X)
+    assert len(X) > 5000
+    assert np.array_equal(got, expected)
+    # the second stage, on the first stage's probabilities in context
+    page = pd.factorize(table["page_id"] + "\x00" + table["view"])[0]
+    base = model.card["stack"]["base_features"]
+    stacked = stack_features(kind, got, page, table, table[list(CONTEXT_COLUMNS[kind])], base)
+    expected2 = model.stack_estimator.predict_proba(stacked)[:, 1]
+    assert np.array_equal(content_probability(model.stack_estimator, stacked), expected2)
+    assert 0.0 < expected2.mean() < 1.0
+
+
+def _categorical_model(seed: int = 0) -> tuple[HistGradientBoostingClassifier, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    n = 3000
+    X = pd.DataFrame(
+        {
+            "words": rng.normal(10, 5, n),
+            "tag": rng.integers(0, 12, n).astype(float),
+            "ratio": rng.random(n),
+        }
+    )
+    X.loc[rng.random(n) < 0.1, "words"] = np.nan
+    y = ((X["tag"] % 3 == 0) ^ (X["words"].fillna(0) > 10) ^ (X["ratio"] > 0.8)).astype(int)
+    model = HistGradientBoostingClassifier(
+        max_iter=40, categorical_features=[False, True, False], random_state=seed
+    ).fit(X, y)
+    return model, X
+
+
+def test_missing_unseen_and_negative_categories_follow_sklearn():
+    model, X = _categorical_model()
+    probe = X.head(400).copy()
+    probe.loc[:50, "tag"] = 40.0  # a category never seen in training
+    probe.loc[51:80, "tag"] = -3.0  # out of range
+    probe.loc[81:120, "tag"] = np.nan
+    probe.loc[121:160, "words"] = np.nan
+    expected = model.predict_proba(probe)[:, 1]
+    assert np.array_equal(content_probability(model, probe), expected)
+    assert np.unique(expected.round(3)).size > 10  # a model that tells rows apart
+
+
+def test_falls_back_to_sklearn_when_internals_differ(monkeypatch, caplog):
+    model, X = _categorical_model(seed=1)
+    real_of = tree_predict._FlatTrees.of
+
+    def wrong_baseline(estimator):
+        flat = real_of(estimator)
+        flat.baseline += 1.0
+        return flat
+
+    monkeypatch.setattr(tree_predict._FlatTrees, "of", wrong_baseline)
+    with caplog.at_level(logging.WARNING, logger="linesift.modeling.tree_predict"):
+        got = content_probability(model, X)
+    assert np.array_equal(got, model.predict_proba(X)[:, 1])
+    assert "differs from predict_proba" in caplog.text
+    assert tree_predict._COMPILED[model] is None  # later calls go straight to scikit-learn
+    assert np.array_equal(
+        content_probability(model, X.tail(7)), model.predict_proba(X.tail(7))[:, 1]
+    )
+
+
+def test_empty_input():
+    model, X = _categorical_model(seed=2)
+    assert content_probability(model, X.head(0)).shape == (0,)
