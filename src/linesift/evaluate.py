@@ -123,6 +123,7 @@ def evaluate(params: dict[str, Any]) -> dict[str, Any]:
         m: dict[str, Any] = {"threshold": model.threshold}
         # what the first stage alone scores out of fold (the second stage's gain is the rest)
         m["stage1_cv_f1_all_views"] = model.card.get("stage1_cv_mean_page_f1")
+        m["cv_f1_all_views"] = model.card.get("cv_mean_page_f1")  # the comparable pair
         m["unaligned_page_views_excluded"] = model.card["training_data"].get(
             "unaligned_page_views_excluded", 0
         )
@@ -193,6 +194,10 @@ def _write(metrics: dict[str, Any], tables: dict[str, pd.DataFrame], params: dic
         "readability_f1_ci95_high": metrics["html"].get("readability_f1_ci95", [None, None])[1],
         "text_cv_f1": metrics["text"].get("cv_text_f1"),
         "text_rows_cv_f1": metrics["text"].get("cv_text-rows_f1"),
+        "text_para_cv_f1": metrics["text"].get("cv_text-para_f1"),
+        "text_browser_cv_f1": metrics["text"].get("cv_text-browser_f1"),
+        # every rendering together, as the training stage scores it: next to text_stage1_cv_f1
+        "text_cv_f1_all_views": metrics["text"].get("cv_f1_all_views"),
         "html_stage1_cv_f1": metrics["html"].get("stage1_cv_f1_all_views"),
         "text_stage1_cv_f1": metrics["text"].get("stage1_cv_f1_all_views"),
         "html_line_roc_auc": metrics["html"]["line_roc_auc"],
