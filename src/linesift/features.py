@@ -27,10 +27,9 @@ same function serves training and inference, so there is no train/serve skew.
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
-from operator import itemgetter
+from itertools import repeat
 
 import numpy as np
 import pandas as pd
@@ -180,9 +179,6 @@ def _stopwords_by_bit() -> dict[int, frozenset[str]]:
         1 << b: frozenset(w for w, m in masks.items() if m >> b & 1)
         for b in range(len(STOPWORD_LANGS))
     }
-
-
-_first_char = itemgetter(0)
 
 
 def tokens(text: str) -> list[str]:
@@ -412,7 +408,7 @@ def _section_features(
 def _path_features(
     f: dict[str, np.ndarray],
     paths: list[str],
-    lowered: np.ndarray,
+    text_codes: np.ndarray,
     n_words: np.ndarray,
     group: np.ndarray,
     page_words: np.ndarray,
@@ -420,17 +416,19 @@ def _path_features(
 ) -> None:
     """How many lines of the page share the line's block tag path (``html>body>div>ul>li``),
     their share of the page's words, and the share of distinct texts among them (a repeated
-    menu vs a grid of different items). ``page_words``: words per page (by ``group``).
-    NaN for lines without a DOM."""
+    menu vs a grid of different items). ``text_codes``: codes of the lower-cased texts;
+    ``page_words``: words per page (by ``group``). NaN for lines without a DOM."""
     n = len(paths)
     if not n:
         for name in PATH_FEATURES:
             f[name] = np.zeros(0)
         return
-    codes = pd.factorize(pd.MultiIndex.from_arrays([group, np.asarray(paths, dtype=object)]))[0]
+    codes = _pair_codes(group, np.asarray(paths, dtype=object))
     n_codes = int(codes.max()) + 1
     lines_per_path = np.bincount(codes, minlength=n_codes).astype(float)
-    distinct = pd.Series(lowered).groupby(codes).transform("nunique").to_numpy(dtype=float)
+    # distinct texts per path: the distinct (path, text) pairs, counted by path
+    pairs = np.unique(codes.astype(np.int64) * (int(text_codes.max()) + 1) + text_codes)
+    distinct = np.bincount(pairs // (int(text_codes.max()) + 1), minlength=n_codes)[codes]
     f["path_log_lines"] = np.log1p(lines_per_path[codes])
     f["path_word_share"] = _group_sum(codes, n_words, n_codes)[codes] / np.maximum(
         page_words[group], 1
@@ -442,6 +440,201 @@ def _path_features(
 
 def _group_sum(key: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
     return np.bincount(key, weights=values, minlength=n_groups)
+
+
+def _pair_codes(group: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Codes (0..k-1) of the distinct ``(group, value)`` pairs: what factorizing a MultiIndex
+    of the two gives, without building a tuple per row. ``values``: any 1-d array."""
+    value_codes = pd.factorize(values, use_na_sentinel=False)[0]
+    n_values = int(value_codes.max()) + 1 if len(value_codes) else 1
+    return pd.factorize(group.astype(np.int64) * n_values + value_codes)[0]
+
+
+def _code_sizes(codes: np.ndarray) -> np.ndarray:
+    """Per row: how many rows share its code."""
+    return np.bincount(codes)[codes]
+
+
+def _cumcount(codes: np.ndarray) -> np.ndarray:
+    """Per row: how many earlier rows share its code (pandas' ``groupby().cumcount()``)."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    block_start = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    out = np.empty(len(codes), dtype=np.int64)
+    out[order] = np.arange(len(codes)) - np.repeat(
+        block_start, np.diff(np.r_[block_start, len(codes)])
+    )
+    return out
+
+
+def _first_argmax(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row: the row of its page's first maximum of ``values`` (no NaN), as pandas'
+    ``groupby(group).transform("idxmax")``. ``starts``: the pages' first rows."""
+    rows = np.arange(len(values))
+    top = np.maximum.reduceat(values, starts)[group]
+    return np.minimum.reduceat(np.where(values == top, rows, len(values)), starts)[group]
+
+
+def _rank_pct(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row: the rank of ``values`` (no NaN) within its page over the page's size, ties
+    averaged: pandas' ``groupby(group).rank(pct=True)``, bit for bit (an average rank is a
+    half-integer, exact in a float)."""
+    n = len(values)
+    order = np.lexsort((values, group))
+    v, g = values[order], group[order]
+    tie_start = np.flatnonzero(np.r_[True, (v[1:] != v[:-1]) | (g[1:] != g[:-1])])
+    tie = np.cumsum(np.r_[True, (v[1:] != v[:-1]) | (g[1:] != g[:-1])]) - 1
+    tie_end = np.r_[tie_start[1:], n]
+    first = starts[g]  # a page's rows are contiguous, so it starts at the same place sorted
+    average = (tie_start[tie] + tie_end[tie] + 1 - 2 * first) / 2
+    out = np.empty(n)
+    out[order] = average / np.diff(np.r_[starts, n])[g]
+    return out
+
+
+def _median(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Per row: the median of its page's ``values`` skipping NaN (NaN if all are), as
+    pandas' ``groupby(group).transform("median")``."""
+    n = len(values)
+    order = np.lexsort((values, group))  # NaN last within a page
+    v = values[order]
+    valid = np.bincount(group, weights=~np.isnan(values), minlength=len(starts)).astype(np.int64)
+    lo = starts + np.maximum(valid - 1, 0) // 2
+    hi = starts + valid // 2
+    lo, hi = np.minimum(lo, n - 1), np.minimum(hi, n - 1)
+    med = np.where(valid > 0, (v[lo] + v[hi]) / 2, np.nan)
+    return med[group]
+
+
+# ---- character classes of the batch's text, per code point
+_C_DIGIT, _C_UPPER, _C_ALPHA, _C_SPACE, _C_CJK, _C_PUNCT, _C_TOKEN = (1 << i for i in range(7))
+_C_TERMINAL, _C_BULLET, _C_COLON = (1 << i for i in range(7, 10))
+_C_KNOWN = 1 << 15
+_char_table: np.ndarray | None = None  # code point -> class bits, 0 while not yet seen
+
+
+def _char_class(ch: str) -> int:
+    """The class bits of one character, from the very tests the per-line features use."""
+    return (
+        _C_KNOWN
+        | _C_DIGIT * ch.isdigit()
+        | _C_UPPER * ch.isupper()
+        | _C_ALPHA * ch.isalpha()
+        | _C_SPACE * ch.isspace()  # what str.split() splits on
+        | _C_CJK * (CJK_RE.match(ch) is not None)
+        | _C_PUNCT * (PUNCT_RE.match(ch) is not None)
+        | _C_TOKEN * (TOKEN_RE.match(ch) is not None)  # a character of a word (tokens())
+        | _C_TERMINAL * (ch in TERMINAL)
+        | _C_BULLET * (ch in BULLETS)
+        | _C_COLON * (ch in ":：")
+    )
+
+
+def _char_classes(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(code points, class bits)`` of ``text``, one entry per character."""
+    global _char_table
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    if _char_table is None:
+        _char_table = np.zeros(0x110000, dtype=np.uint16)
+    table = _char_table
+    classes = table[codes]
+    new = codes[classes == 0]
+    if len(new):
+        for code in np.unique(new).tolist():
+            table[code] = _char_class(chr(code))
+        classes = table[codes]
+    return codes, classes
+
+
+def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
+    """Per-line character and word counts, over the batch's text joined into one string.
+
+    The per-line loops (``sum(map(str.isdigit, t))``, ``len(CJK_RE.findall(t))``, ...) cost
+    a Python call per line and feature; here each count is one ``np.add.reduceat`` over the
+    character classes of the whole batch. Lines are joined with a "\\n" after each (a space
+    for ``str.split``, no word or punctuation character), so that every line's span is not
+    empty and no word runs over into the next line. Counts are integers: exact, whatever
+    the batch. ``tokens``: the words of all lines in order (``tokens(t)`` for each ``t``)."""
+    n = len(texts)
+    out: dict[str, np.ndarray] = {}
+    n_chars = np.fromiter(map(len, texts), np.int64, n)
+    starts = np.cumsum(n_chars + 1) - (n_chars + 1)
+    codes, cls = _char_classes("\n".join(texts) + "\n")
+
+    def count(flags: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(flags, starts, dtype=np.float64)
+
+    out["n_chars"] = n_chars.astype(float)
+    for name, bit in (
+        ("n_digits", _C_DIGIT),
+        ("n_upper", _C_UPPER),
+        ("n_alpha", _C_ALPHA),
+        ("n_cjk", _C_CJK),
+        ("n_punct", _C_PUNCT),
+    ):
+        out[name] = count(cls & bit > 0)
+    space = cls & _C_SPACE > 0
+    word_start = ~space & np.r_[True, space[:-1]]  # first characters of str.split()'s words
+    out["n_title"] = count(word_start & (cls & _C_UPPER > 0))
+    out["n_space_words"] = count(codes == 32) + 1  # t.count(" ") + 1
+    out["pipe_count"] = count(codes == ord("|"))
+    out["n_commas"] = count((codes == ord(",")) | (codes == ord("，")))
+    period_space = np.r_[(codes[:-1] == ord(".")) & (codes[1:] == 32), False]
+    out["n_periods"] = count(period_space | (codes == ord("。")))  # ". " and "。"
+
+    # the first and last characters (an empty line has "" for both)
+    has = n_chars > 0
+    last_at = np.maximum(starts + n_chars - 1, 0)
+    first_cls = np.where(has, cls[starts], 0)
+    last_cls = np.where(has, cls[last_at], 0)
+    last_code = np.where(has, codes[last_at], 0)
+    out["ends_terminal"] = (last_cls & _C_TERMINAL > 0).astype(float)
+    out["ends_colon"] = ((last_cls & _C_COLON > 0) | ~has).astype(float)  # "" in ":："
+    out["starts_upper"] = (first_cls & _C_UPPER > 0).astype(float)
+    out["starts_bullet"] = (first_cls & _C_BULLET > 0).astype(float)
+
+    def code_before(k: int) -> np.ndarray:
+        """The code point ``k`` characters before the last one (0 if the line is shorter)."""
+        return np.where(n_chars > k, codes[np.maximum(starts + n_chars - 1 - k, 0)], 0)
+
+    dot = ord(".")
+    out["ends_ellipsis"] = (
+        (last_code == ord("…"))
+        | ((last_code == dot) & (code_before(1) == dot) & (code_before(2) == dot))
+    ).astype(float)
+    # t.endswith((" -", " |", " /", "»", " >", " –", " —", "·"))
+    out["ends_separator"] = (
+        np.isin(last_code, [ord("»"), ord("·")])
+        | (np.isin(last_code, [ord(c) for c in "-|/>–—"]) & (code_before(1) == 32))
+    ).astype(float)
+
+    # words: tokens() of each line, found in one pass over the lower-cased batch
+    joined = "\n".join(lowered) + "\n"
+    out["tokens"] = TOKEN_RE.findall(joined)
+    n_lower = np.fromiter(map(len, lowered), np.int64, n)
+    lower_starts = np.cumsum(n_lower + 1) - (n_lower + 1)
+    _, lcls = _char_classes(joined)
+    token_char = lcls & _C_TOKEN > 0
+    cjk = lcls & _C_CJK > 0
+    run = token_char & ~cjk  # a CJK character is a word of its own, others run together
+    word_begins = cjk | (run & ~np.r_[False, run[:-1]])
+    out["n_words"] = np.add.reduceat(word_begins, lower_starts, dtype=np.float64)
+    out["word_chars"] = np.add.reduceat(token_char, lower_starts, dtype=np.float64)
+
+    for name, pattern in (
+        ("has_copyright", _COPYRIGHT_RE),
+        ("has_at_or_url", _AT_OR_URL_RE),
+    ):
+        at = [m.start() for m in pattern.finditer(joined)]
+        flag = np.zeros(n)
+        flag[np.searchsorted(lower_starts, at, side="right") - 1] = 1.0
+        out[name] = flag
+    return out
+
+
+# substrings of the lower-cased line (no pattern spans the "\n" between joined lines)
+_COPYRIGHT_RE = re.compile("©|copyright|all rights reserved")
+_AT_OR_URL_RE = re.compile(r"@|http|www\.")
 
 
 def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
@@ -456,131 +649,93 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     n_pages = int(group.max()) + 1 if n else 0
     f: dict[str, np.ndarray] = {}
 
-    # ---- per-line text pass (the only Python loop over lines)
-    masks = _stopword_masks()
-    n_chars = np.fromiter(map(len, texts), float, n)
-    tok_lists = [tokens(t) for t in texts]
-    n_words = np.fromiter(map(len, tok_lists), float, n)
-    word_chars = np.fromiter((sum(map(len, t)) for t in tok_lists), float, n)
-    n_cjk = np.fromiter((len(CJK_RE.findall(t)) for t in texts), float, n)
-    n_punct = np.fromiter((len(PUNCT_RE.findall(t)) for t in texts), float, n)
-    # map(str.isdigit, t): the per-character test runs in C, not in a Python generator
-    n_digits = np.fromiter((sum(map(str.isdigit, t)) for t in texts), float, n)
-    n_upper = np.fromiter((sum(map(str.isupper, t)) for t in texts), float, n)
-    n_alpha = np.fromiter((sum(map(str.isalpha, t)) for t in texts), float, n)
-    # first characters of the space-separated words (split() never yields an empty word)
-    n_title = np.fromiter(
-        (sum(map(str.isupper, map(_first_char, t.split()))) for t in texts), float, n
-    )
-    n_space_words = np.fromiter((t.count(" ") + 1 for t in texts), float, n)
-    last = [t[-1] if t else "" for t in texts]
-    first = [t[0] if t else "" for t in texts]
+    if n == 0:
+        return pd.DataFrame({name: np.zeros(0) for name in feature_names(kind)})
+    starts = np.flatnonzero(index == 0)  # each page's first row
 
-    # page language: the stopword list with most hits among the page's words
-    lang_bits = np.zeros(n_pages, dtype=np.int64)
-    page_tokens: dict[int, list[str]] = {}
-    for row, toks in enumerate(tok_lists):
-        sample = page_tokens.setdefault(int(group[row]), [])
-        if len(sample) < 2000:
-            sample.extend(toks)
-    for g, sample in page_tokens.items():
-        hits = np.zeros(len(STOPWORD_LANGS))
-        # a page has a few hundred distinct masks: count them, then spread over the bits
-        for m, count in Counter(map(masks.get, sample)).items():
-            if m:
-                for b in range(len(STOPWORD_LANGS)):
-                    if m >> b & 1:
-                        hits[b] += count
-        lang_bits[g] = 1 << int(np.argmax(hits)) if hits.max() > 0 else 1
-    line_lang = lang_bits[group] if n else lang_bits[:0]
-    lang_words = _stopwords_by_bit()
-    stop_count = np.fromiter(
-        (
-            sum(map(lang_words[int(lb)].__contains__, toks))
-            for toks, lb in zip(tok_lists, line_lang, strict=True)
-        ),
-        float,
-        n,
-    )
+    # ---- per-line text: counts over the batch's characters at once (see _text_counts)
+    lowered = [t.lower() for t in texts]
+    counts = _text_counts(texts, lowered)
+    n_chars = counts["n_chars"]
+    n_words = counts["n_words"]
+    all_tokens = counts["tokens"]
+    line_of_token = np.repeat(np.arange(n), n_words.astype(np.int64))
+
+    # page language: the stopword list with most hits among the page's first words (the
+    # lines that start before its 2,000th word)
+    masks = _stopword_masks()
+    token_mask = np.fromiter(map(masks.get, all_tokens, repeat(0)), np.int64, len(all_tokens))
+    words_cum = np.cumsum(n_words) - n_words  # words before the line, in the batch ...
+    words_cum -= words_cum[starts][group]  # ... and in its page (integers: exact)
+    sampled = (words_cum < 2000)[line_of_token] & (token_mask != 0)
+    bits = (token_mask[sampled, None] >> np.arange(len(STOPWORD_LANGS))) & 1
+    hit_rows, hit_langs = np.nonzero(bits)
+    hits = np.bincount(
+        group[line_of_token[sampled]][hit_rows] * len(STOPWORD_LANGS) + hit_langs,
+        minlength=n_pages * len(STOPWORD_LANGS),
+    ).reshape(n_pages, len(STOPWORD_LANGS))
+    lang_bits = np.where(hits.max(axis=1) > 0, 1 << np.argmax(hits, axis=1), 1)
+    is_stop = (token_mask & lang_bits[group][line_of_token]) != 0
+    stop_count = np.bincount(line_of_token, weights=is_stop, minlength=n)
 
     safe_chars = np.maximum(n_chars, 1)
     safe_words = np.maximum(n_words, 1)
     f["log_chars"] = np.log1p(n_chars)
     f["log_words"] = np.log1p(n_words)
     f["n_words"] = n_words
-    f["mean_word_len"] = word_chars / safe_words
-    f["cjk_ratio"] = n_cjk / safe_chars
-    f["punct_ratio"] = n_punct / safe_chars
-    f["ends_terminal"] = np.fromiter((c in TERMINAL for c in last), float, n)
-    f["ends_colon"] = np.fromiter((c in ":：" for c in last), float, n)
-    f["digit_ratio"] = n_digits / safe_chars
-    f["upper_ratio"] = n_upper / np.maximum(n_alpha, 1)
-    f["starts_upper"] = np.fromiter((c.isupper() for c in first), float, n)
-    f["title_case_ratio"] = n_title / n_space_words
-    f["pipe_count"] = np.fromiter((t.count("|") for t in texts), float, n)
-    f["starts_bullet"] = np.fromiter((c in BULLETS for c in first), float, n)
-    f["comma_per_word"] = np.fromiter((t.count(",") + t.count("，") for t in texts), float, n) / (
-        safe_words
-    )
-    f["period_per_word"] = np.fromiter((t.count(". ") + t.count("。") for t in texts), float, n) / (
-        safe_words
-    )
-    lowered = [t.lower() for t in texts]
-    f["has_copyright"] = np.fromiter(
-        (("©" in t or "copyright" in t or "all rights reserved" in t) for t in lowered),
-        float,
-        n,
-    )
-    f["has_at_or_url"] = np.fromiter(
-        (("@" in t or "http" in t or "www." in t) for t in lowered), float, n
-    )
-    f["ends_ellipsis"] = np.fromiter((t.endswith(("...", "…")) for t in texts), float, n)
+    f["mean_word_len"] = counts["word_chars"] / safe_words
+    f["cjk_ratio"] = counts["n_cjk"] / safe_chars
+    f["punct_ratio"] = counts["n_punct"] / safe_chars
+    f["ends_terminal"] = counts["ends_terminal"]
+    f["ends_colon"] = counts["ends_colon"]
+    f["digit_ratio"] = counts["n_digits"] / safe_chars
+    f["upper_ratio"] = counts["n_upper"] / np.maximum(counts["n_alpha"], 1)
+    f["starts_upper"] = counts["starts_upper"]
+    f["title_case_ratio"] = counts["n_title"] / counts["n_space_words"]
+    f["pipe_count"] = counts["pipe_count"]
+    f["starts_bullet"] = counts["starts_bullet"]
+    f["comma_per_word"] = counts["n_commas"] / safe_words
+    f["period_per_word"] = counts["n_periods"] / safe_words
+    f["has_copyright"] = counts["has_copyright"]
+    f["has_at_or_url"] = counts["has_at_or_url"]
+    f["ends_ellipsis"] = counts["ends_ellipsis"]
     f["stop_density"] = stop_count / safe_words
     f["stop_count"] = stop_count
 
     # ---- repetition within the page
-    keys = pd.Series(lowered, dtype=object)  # the lower-cased texts made above
-    f["repeat_count"] = (
-        keys.groupby([group, keys.to_numpy()]).transform("size").to_numpy(dtype=float)
-        if n
-        else np.zeros(0)
-    )
+    lowered_codes = pd.factorize(np.asarray(lowered, dtype=object))[0]
+    f["repeat_count"] = _code_sizes(_pair_codes(group, lowered_codes)).astype(float)
 
     # ---- position and page
     page_words = _group_sum(group, n_words, n_pages)
-    size_by_page = np.bincount(group, minlength=n_pages).astype(float) if n else np.zeros(0)
-    words_cum = pd.Series(n_words).groupby(group).cumsum().to_numpy() - n_words if n else n_words
+    size_by_page = np.bincount(group, minlength=n_pages).astype(float)
     f["rel_index"] = index / np.maximum(size - 1, 1)
-    f["words_before_frac"] = words_cum / np.maximum(page_words[group], 1) if n else n_words
+    f["words_before_frac"] = words_cum / np.maximum(page_words[group], 1)
     f["log_index_from_end"] = np.log1p(size - 1 - index)
-    win11 = _window_mean(n_words, 11, group) if n else n_words
-    dense_at = pd.Series(win11).groupby(group).transform("idxmax").to_numpy() if n else index
+    win11 = _window_mean(n_words, 11, group)
+    dense_at = _first_argmax(win11, starts, group)
     f["rel_to_dense"] = (np.arange(n) - dense_at) / np.maximum(size, 1)
     f["page_log_lines"] = np.log1p(size)
-    f["page_log_words"] = np.log1p(page_words[group]) if n else n_words
-    f["line_word_share"] = n_words / np.maximum(page_words[group], 1) if n else n_words
+    f["page_log_words"] = np.log1p(page_words[group])
+    f["line_word_share"] = n_words / np.maximum(page_words[group], 1)
 
     # ---- neighbours
     for offset in NEIGHBOUR_OFFSETS:
         for base in NEIGHBOUR_BASE:
             f[f"{base}_{_suffix(offset)}"] = _shift(f[base], offset, index, size)
-    f["stop_density_win5"] = _window_mean(f["stop_density"], 5, group) if n else n_words
-    f["log_words_win5"] = _window_mean(f["log_words"], 5, group) if n else n_words
+    f["stop_density_win5"] = _window_mean(f["stop_density"], 5, group)
+    f["log_words_win5"] = _window_mean(f["log_words"], 5, group)
     f["log_words_win11"] = np.log1p(win11)
-    f["stop_density_win11"] = _window_mean(f["stop_density"], 11, group) if n else n_words
-    f["ends_terminal_win5"] = _window_mean(f["ends_terminal"], 5, group) if n else n_words
-    f["ends_terminal_win11"] = _window_mean(f["ends_terminal"], 11, group) if n else n_words
-    f["punct_ratio_win5"] = _window_mean(f["punct_ratio"], 5, group) if n else n_words
+    f["stop_density_win11"] = _window_mean(f["stop_density"], 11, group)
+    f["ends_terminal_win5"] = _window_mean(f["ends_terminal"], 5, group)
+    f["ends_terminal_win11"] = _window_mean(f["ends_terminal"], 11, group)
+    f["punct_ratio_win5"] = _window_mean(f["punct_ratio"], 5, group)
     f["long_run_log_len"] = np.log1p(_run_lengths(n_words >= LONG_LINE_WORDS, group))
-    longest_at = pd.Series(n_words).groupby(group).transform("idxmax").to_numpy() if n else index
+    longest_at = _first_argmax(n_words, starts, group)
     f["rel_to_longest"] = (np.arange(n) - longest_at) / np.maximum(size, 1)
-    f["word_rank_in_page"] = (
-        pd.Series(n_words).groupby(group).rank(pct=True).to_numpy() if n else n_words
-    )
+    f["word_rank_in_page"] = _rank_pct(n_words, starts, group)
     terminal_lines = _group_sum(group, f["ends_terminal"], n_pages)
-    f["page_terminal_share"] = (
-        (terminal_lines / np.maximum(size_by_page, 1))[group] if n else n_words
-    )
+    f["page_terminal_share"] = (terminal_lines / np.maximum(size_by_page, 1))[group]
     gap = frame["gap_before"].to_numpy(dtype=float) if "gap_before" in frame else np.full(n, np.nan)
     f["gap_before"] = gap
     f["gap_after"] = _shift(gap, 1, index, size)
@@ -588,14 +743,8 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     gap_lines = _group_sum(group, (np.nan_to_num(gap) > 0).astype(float), n_pages)
     known = _group_sum(group, has_gap.astype(float), n_pages)
     with np.errstate(invalid="ignore", divide="ignore"):
-        f["page_gap_share"] = (
-            np.where(known > 0, gap_lines / np.maximum(known, 1), np.nan)[group] if n else n_words
-        )
-    f["ends_separator"] = np.fromiter(
-        (t.endswith((" -", " |", " /", "»", " >", " –", " —", "·")) for t in texts),
-        float,
-        n,
-    )
+        f["page_gap_share"] = np.where(known > 0, gap_lines / np.maximum(known, 1), np.nan)[group]
+    f["ends_separator"] = counts["ends_separator"]
 
     _section_features(f, texts, n_words, group, index)
 
@@ -608,18 +757,18 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     f["all_link"][np.isnan(link_chars)] = np.nan
     page_link = _group_sum(group, np.nan_to_num(link_chars), n_pages)
     page_chars = _group_sum(group, n_chars, n_pages)
-    f["page_link_density"] = (page_link / np.maximum(page_chars, 1))[group] if n else n_words
-    f["link_density_win5"] = _window_mean(f["link_density"], 5, group) if n else n_words
-    f["link_density_win11"] = _window_mean(f["link_density"], 11, group) if n else n_words
+    f["page_link_density"] = (page_link / np.maximum(page_chars, 1))[group]
+    f["link_density_win5"] = _window_mean(f["link_density"], 5, group)
+    f["link_density_win11"] = _window_mean(f["link_density"], 11, group)
     linky = _group_sum(group, (f["link_density"] > 0.5).astype(float), n_pages)
-    f["page_linky_line_share"] = (linky / np.maximum(size_by_page, 1))[group] if n else n_words
+    f["page_linky_line_share"] = (linky / np.maximum(size_by_page, 1))[group]
 
     # ---- dom
     tags = frame["tag"].tolist()
     f["tag"] = np.fromiter((TAG_CODES.get(t, 0) for t in tags), float, n)
     depth = frame["depth"].to_numpy(dtype=float)
     f["depth"] = depth
-    med_depth = pd.Series(depth).groupby(group).transform("median").to_numpy() if n else depth
+    med_depth = _median(depth, starts, group)
     f["rel_depth"] = depth - med_depth
     f["hidden"] = frame["hidden"].to_numpy(dtype=float)
     source = frame["source"].to_numpy(dtype=np.int64)
@@ -638,74 +787,64 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     # ---- container (lines sharing their block's parent)
     container = frame["container"].to_numpy(dtype=float)
-    if n:
-        ckey = pd.MultiIndex.from_arrays([group, np.nan_to_num(container, nan=-1)])
-        codes = pd.factorize(ckey)[0]
-        n_c = int(codes.max()) + 1
-        c_lines = np.bincount(codes, minlength=n_c).astype(float)
-        c_words = _group_sum(codes, n_words, n_c)
-        c_link = _group_sum(codes, np.nan_to_num(link_chars), n_c)
-        c_chars = _group_sum(codes, n_chars, n_c)
-        c_stop = _group_sum(codes, stop_count, n_c)
-        f["container_log_lines"] = np.log1p(c_lines[codes])
-        f["container_log_words"] = np.log1p(c_words[codes])
-        f["container_link_density"] = c_link[codes] / np.maximum(c_chars[codes], 1)
-        f["container_stop_density"] = c_stop[codes] / np.maximum(c_words[codes], 1)
-        f["container_line_rank"] = pd.Series(codes).groupby(codes).cumcount().to_numpy() / (
-            np.maximum(c_lines[codes] - 1, 1)
-        )
-        c_term = _group_sum(codes, f["ends_terminal"], n_c)
-        f["container_terminal_share"] = c_term[codes] / c_lines[codes]
-        for name in (
-            "container_log_lines",
-            "container_log_words",
-            "container_link_density",
-            "container_stop_density",
-            "container_line_rank",
-            "container_terminal_share",
-        ):
-            f[name][~is_dom] = np.nan
-    else:
-        for name in (
-            "container_log_lines",
-            "container_log_words",
-            "container_link_density",
-            "container_stop_density",
-            "container_line_rank",
-            "container_terminal_share",
-        ):
-            f[name] = np.zeros(0)
+    codes = _pair_codes(group, np.nan_to_num(container, nan=-1))
+    n_c = int(codes.max()) + 1
+    c_lines = np.bincount(codes, minlength=n_c).astype(float)
+    c_words = _group_sum(codes, n_words, n_c)
+    c_link = _group_sum(codes, np.nan_to_num(link_chars), n_c)
+    c_chars = _group_sum(codes, n_chars, n_c)
+    c_stop = _group_sum(codes, stop_count, n_c)
+    f["container_log_lines"] = np.log1p(c_lines[codes])
+    f["container_log_words"] = np.log1p(c_words[codes])
+    f["container_link_density"] = c_link[codes] / np.maximum(c_chars[codes], 1)
+    f["container_stop_density"] = c_stop[codes] / np.maximum(c_words[codes], 1)
+    f["container_line_rank"] = _cumcount(codes) / np.maximum(c_lines[codes] - 1, 1)
+    c_term = _group_sum(codes, f["ends_terminal"], n_c)
+    f["container_terminal_share"] = c_term[codes] / c_lines[codes]
+    for name in (
+        "container_log_lines",
+        "container_log_words",
+        "container_link_density",
+        "container_stop_density",
+        "container_line_rank",
+        "container_terminal_share",
+    ):
+        f[name][~is_dom] = np.nan
 
     # ---- structured lines: how much of them the visible DOM text already has
-    f["dom_covered"] = _dom_covered(tok_lists, source, group)
+    f["dom_covered"] = _dom_covered(all_tokens, n_words, source, group)
 
     # ---- lines with the same tag path on the page (product grids, item lists, menus)
     if kind == "html":
         paths = frame["path"].tolist()
-        _path_features(f, paths, keys.to_numpy(), n_words, group, page_words, is_dom)
+        _path_features(f, paths, lowered_codes, n_words, group, page_words, is_dom)
 
     names = feature_names(kind)
     return pd.DataFrame({name: f[name] for name in names})
 
 
-def _dom_covered(tok_lists: list[list[str]], source: np.ndarray, group: np.ndarray) -> np.ndarray:
+def _dom_covered(
+    all_tokens: list[str], n_words: np.ndarray, source: np.ndarray, group: np.ndarray
+) -> np.ndarray:
     """For JSON-LD/page-state lines: share of their word 3-grams found in the page's DOM
-    lines (NaN for DOM lines)."""
-    n = len(tok_lists)
+    lines (NaN for DOM lines). ``all_tokens``: the words of all lines in order, ``n_words``
+    of them per line."""
+    n = len(n_words)
     out = np.full(n, np.nan)
     structured = (source == SOURCE_CODE["jsonld"]) | (source == SOURCE_CODE["state"])
     if not structured.any():
         return out
+    ends = np.cumsum(n_words.astype(np.int64)).tolist()
     for g in np.unique(group[structured]):
-        rows = np.flatnonzero(group == g)
+        rows = np.flatnonzero(group == g).tolist()
         dom_grams: set = set()
         for r in rows:
             if not structured[r]:
-                t = tok_lists[r]
+                t = all_tokens[ends[r] - int(n_words[r]) : ends[r]]
                 dom_grams.update(zip(t, t[1:], t[2:], strict=False))
         for r in rows:
             if structured[r]:
-                t = tok_lists[r]
+                t = all_tokens[ends[r] - int(n_words[r]) : ends[r]]
                 grams = list(zip(t, t[1:], t[2:], strict=False))
                 out[r] = sum(x in dom_grams for x in grams) / len(grams) if grams else 0.0
     return out
