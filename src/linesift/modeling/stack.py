@@ -21,7 +21,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..features import CONTEXT_COLUMNS, _group_sum, _page_starts, _shift, _window_mean
+from ..features import (
+    CONTEXT_COLUMNS,
+    _group_sum,
+    _page_starts,
+    _pair_codes,
+    _rank_pct,
+    _shift,
+    _window_mean,
+)
 from .tree_predict import content_probability
 
 __all__ = ["CONTEXT_COLUMNS", "line_probabilities", "stack_feature_names", "stack_features"]
@@ -80,27 +88,31 @@ def stack_features(
     confident = p >= CONFIDENT
     f["page_p_wmean"] = (_group_sum(group, words * p, n_pages) / page_words)[group]
     f["page_content_share"] = (_group_sum(group, words * confident, n_pages) / page_words)[group]
-    by_page = pd.Series(p).groupby(group)
-    f["p_minus_page_max"] = p - by_page.transform("max").to_numpy()
-    f["p_rank_in_page"] = by_page.rank(pct=True).to_numpy()
+    starts = np.flatnonzero(index == 0)  # each page's first row
+    f["p_minus_page_max"] = p - np.maximum.reduceat(p, starts)[group] if n else p
+    f["p_rank_in_page"] = _rank_pct(p, starts, group)
     # where the line lies relative to the page's confident lines (NaN: the page has none)
     row = np.arange(n, dtype=float)
-    marked = pd.Series(np.where(confident, row, np.nan)).groupby(group)
-    first = marked.transform("min").to_numpy()
-    last = marked.transform("max").to_numpy()
+    marked = np.where(confident, row, np.nan)
+    first = np.fmin.reduceat(marked, starts)[group] if n else row
+    last = np.fmax.reduceat(marked, starts)[group] if n else row
     with np.errstate(invalid="ignore"):
         outside = np.where(row < first, row - first, np.where(row > last, row - last, 0.0))
     outside[np.isnan(first)] = np.nan
     f["lines_to_confident_span"] = np.sign(outside) * np.log1p(np.abs(outside))
-    before = marked.ffill().to_numpy()
-    after = marked.bfill().to_numpy()
+    # the nearest confident line at or before / at or after the line, within its page
+    page_first = row - index
+    before = np.fmax.accumulate(marked) if n else row
+    before[~(before >= page_first)] = np.nan
+    after = np.fmin.accumulate(marked[::-1])[::-1] if n else row
+    after[~(after < page_first + size)] = np.nan
     f["lines_to_confident_line"] = np.log1p(np.fmin(row - before, after - row))
     if kind == "html":
         container = np.nan_to_num(context["container"].to_numpy(dtype=float), nan=-1.0)
         paths = context["path"].to_numpy(dtype=object)
         groups = {
-            "container": pd.factorize(pd.MultiIndex.from_arrays([group, container]))[0],
-            "path": pd.factorize(pd.MultiIndex.from_arrays([group, paths]))[0],
+            "container": _pair_codes(group, container),
+            "path": _pair_codes(group, paths),
         }
         _group_probs(f, "container", groups["container"], p, words, ("wmean", "max"))
         _group_probs(f, "path", groups["path"], p, words, ("wmean", "mean"))
@@ -125,7 +137,11 @@ def _group_probs(
         if stat == "wmean":
             total = np.maximum(_group_sum(codes, words, n_codes), 1)
             value = (_group_sum(codes, words * p, n_codes) / total)[codes]
-        else:
+        elif stat == "max":
+            top = np.full(n_codes, -np.inf)
+            np.maximum.at(top, codes, p)
+            value = top[codes]
+        else:  # pandas: its mean sums with compensation, which numpy does not
             value = pd.Series(p).groupby(codes).transform(stat).to_numpy()
         f[f"{name}_p_{stat}"] = value
 
