@@ -664,22 +664,35 @@ def _strip_tags(text: str) -> str:
     return text
 
 
-def _json_texts(data: Any, any_long_string: bool, depth: int = 0):
-    """Yield main-text-like strings: known keys in JSON-LD; long prose strings in page state."""
-    if depth > 40:
-        return
-    if isinstance(data, dict):
-        for key, value in data.items():
-            if isinstance(value, str):
-                if (key in _TEXT_KEYS and len(value) >= 40) or (
-                    any_long_string and len(value) >= 200 and value.count(" ") >= 20
-                ):
-                    yield value
-            else:
-                yield from _json_texts(value, any_long_string, depth + 1)
-    elif isinstance(data, list):
-        for item in data:
-            yield from _json_texts(item, any_long_string, depth + 1)
+def _json_texts(data: Any, any_long_string: bool) -> list[str]:
+    """Main-text-like strings: known keys in JSON-LD; long prose strings in page state.
+
+    Depth first in document order, to 40 levels below ``data``, with an explicit stack: a
+    recursive generator passes every string up through one frame per level."""
+    out: list[str] = []
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > 40:
+            continue
+        if isinstance(node, dict):
+            later: list[tuple[Any, int]] = []  # its picked strings and its children, in order
+            for key, value in node.items():
+                if isinstance(value, str):
+                    if (key in _TEXT_KEYS and len(value) >= 40) or (
+                        any_long_string and len(value) >= 200 and value.count(" ") >= 20
+                    ):
+                        later.append((value, -1))
+                elif isinstance(value, (dict, list)):
+                    later.append((value, depth + 1))
+            stack.extend(reversed(later))
+        elif isinstance(node, list):
+            stack.extend(
+                (item, depth + 1) for item in reversed(node) if isinstance(item, (dict, list))
+            )
+        elif depth < 0:  # a string picked by its dict
+            out.append(node)
+    return out
 
 
 def _append_plain(lines: PageLines, text: str, source: int, gap: float = float("nan")) -> None:
