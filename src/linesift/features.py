@@ -368,7 +368,7 @@ def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
 
 def _section_features(
     f: dict[str, np.ndarray],
-    texts: list[str],
+    heading_match: np.ndarray,
     n_words: np.ndarray,
     group: np.ndarray,
     index: np.ndarray,
@@ -376,16 +376,10 @@ def _section_features(
     """``section_heading`` (a short line like "Related posts"), and for the lines after one
     (within ``SECTION_REACH`` lines of the same page): how many lines and how many long lines
     lie between, so that a run of teaser headlines under it reads differently from an
-    article body that starts after it. NaN when no section heading precedes the line."""
-    n = len(texts)
-    heading = np.fromiter(
-        (
-            w <= SECTION_HEADING_MAX_WORDS and SECTION_HEADING_RE.match(t) is not None
-            for t, w in zip(texts, n_words, strict=True)
-        ),
-        bool,
-        n,
-    )
+    article body that starts after it. NaN when no section heading precedes the line.
+    ``heading_match``: the lines ``SECTION_HEADING_RE`` matches."""
+    n = len(heading_match)
+    heading = heading_match & (n_words <= SECTION_HEADING_MAX_WORDS)
     f["section_heading"] = heading.astype(float)
     row = np.arange(n)
     page_start = row - index
@@ -559,7 +553,8 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     n_chars = np.fromiter(map(len, texts), np.int64, n)
     starts = np.cumsum(n_chars + 1) - (n_chars + 1)
-    codes, cls = _char_classes("\n".join(texts) + "\n")
+    joined = "\n".join(texts) + "\n"
+    codes, cls = _char_classes(joined)
 
     def count(flags: np.ndarray) -> np.ndarray:
         return np.add.reduceat(flags, starts, dtype=np.float64)
@@ -608,9 +603,19 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
         | (np.isin(last_code, [ord(c) for c in "-|/>–—"]) & (code_before(1) == 32))
     ).astype(float)
 
+    # the lines SECTION_HEADING_RE matches, in one pass when no line holds a "\n" (then the
+    # pattern made multi-line cannot run from one line into the next)
+    if np.count_nonzero(codes == 10) == n:
+        at = [m.start() for m in _SECTION_HEADING_LINES_RE.finditer(joined)]
+        out["section_match"] = np.zeros(n, dtype=bool)
+        out["section_match"][np.searchsorted(starts, at, side="right") - 1] = True
+    else:
+        out["section_match"] = np.fromiter(
+            (SECTION_HEADING_RE.match(t) is not None for t in texts), bool, n
+        )
+
     # words: tokens() of each line, found in one pass over the lower-cased batch
     joined = "\n".join(lowered) + "\n"
-    out["tokens"] = TOKEN_RE.findall(joined)
     n_lower = np.fromiter(map(len, lowered), np.int64, n)
     lower_starts = np.cumsum(n_lower + 1) - (n_lower + 1)
     _, lcls = _char_classes(joined)
@@ -620,6 +625,16 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     word_begins = cjk | (run & ~np.r_[False, run[:-1]])
     out["n_words"] = np.add.reduceat(word_begins, lower_starts, dtype=np.float64)
     out["word_chars"] = np.add.reduceat(token_char, lower_starts, dtype=np.float64)
+    # TOKEN_RE where a line has CJK characters; elsewhere it finds what \w+ finds, faster
+    tokens: list[str] = []
+    done = 0
+    bounds = [*lower_starts.tolist(), len(joined)]
+    for row in np.flatnonzero(np.add.reduceat(cjk, lower_starts) > 0).tolist():
+        tokens += _WORD_RUN_RE.findall(joined, bounds[done], bounds[row])
+        tokens += TOKEN_RE.findall(joined, bounds[row], bounds[row + 1])
+        done = row + 1
+    tokens += _WORD_RUN_RE.findall(joined, bounds[done])
+    out["tokens"] = tokens
 
     for name, pattern in (
         ("has_copyright", _COPYRIGHT_RE),
@@ -633,6 +648,11 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
 
 
 # substrings of the lower-cased line (no pattern spans the "\n" between joined lines)
+_WORD_RUN_RE = re.compile(r"\w+")
+assert SECTION_HEADING_RE.pattern.startswith("^\\W*(?:")
+_SECTION_HEADING_LINES_RE = re.compile(
+    "^[^\\w\\n]*" + SECTION_HEADING_RE.pattern[len("^\\W*") :], re.I | re.M
+)
 _COPYRIGHT_RE = re.compile("©|copyright|all rights reserved")
 _AT_OR_URL_RE = re.compile(r"@|http|www\.")
 
@@ -746,7 +766,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
         f["page_gap_share"] = np.where(known > 0, gap_lines / np.maximum(known, 1), np.nan)[group]
     f["ends_separator"] = counts["ends_separator"]
 
-    _section_features(f, texts, n_words, group, index)
+    _section_features(f, counts["section_match"], n_words, group, index)
 
     # ---- links
     link_chars = frame["link_chars"].to_numpy(dtype=float)
@@ -834,19 +854,23 @@ def _dom_covered(
     structured = (source == SOURCE_CODE["jsonld"]) | (source == SOURCE_CODE["state"])
     if not structured.any():
         return out
-    ends = np.cumsum(n_words.astype(np.int64)).tolist()
+    # Python lists: indexing a numpy array per line costs more than the line's work
+    ends = np.cumsum(n_words.astype(np.int64))
+    firsts = (ends - n_words.astype(np.int64)).tolist()
+    ends = ends.tolist()
+    is_structured = structured.tolist()
     for g in np.unique(group[structured]):
         rows = np.flatnonzero(group == g).tolist()
         dom_grams: set = set()
         for r in rows:
-            if not structured[r]:
-                t = all_tokens[ends[r] - int(n_words[r]) : ends[r]]
+            if not is_structured[r]:
+                t = all_tokens[firsts[r] : ends[r]]
                 dom_grams.update(zip(t, t[1:], t[2:], strict=False))
         for r in rows:
-            if structured[r]:
-                t = all_tokens[ends[r] - int(n_words[r]) : ends[r]]
+            if is_structured[r]:
+                t = all_tokens[firsts[r] : ends[r]]
                 grams = list(zip(t, t[1:], t[2:], strict=False))
-                out[r] = sum(x in dom_grams for x in grams) / len(grams) if grams else 0.0
+                out[r] = sum(map(dom_grams.__contains__, grams)) / len(grams) if grams else 0.0
     return out
 
 
