@@ -1,0 +1,122 @@
+"""Paired A/B CPU time of two linesift source trees in one process, batch by batch.
+
+    OMP_NUM_THREADS=1 python bench/ab_paired.py OLD_SRC NEW_SRC [--pages 300] [--rounds 5]
+
+On a shared machine the CPU time of a process drifts with its neighbours; running both
+trees on the same batch one right after the other (alternating which goes first) pairs
+the measurements. The old tree is imported as package ``linesift_old``. Per batch of 64
+WCXB pages and tree: segment, featurize (``lines_frame`` + ``featurize``), first-stage
+predict, stack features, second-stage predict, then ``Extractor._run_batch`` as a whole
+(the overall time, including the per-line results). Reported: the median over rounds of
+each stage's ms/page, and the median of the per-round new/old ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import time
+
+STAGES = ("segment", "featurize", "predict1", "stack", "predict2", "overall")
+
+
+def _import_tree(src: str, name: str):
+    package = os.path.join(src, "linesift")
+    spec = importlib.util.spec_from_file_location(
+        name, os.path.join(package, "__init__.py"), submodule_search_locations=[package]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _tree(src: str, name: str) -> dict:
+    _import_tree(src, name)
+    features = importlib.import_module(f"{name}.features")
+    predict = importlib.import_module(f"{name}.modeling.predict")
+    stack = importlib.import_module(f"{name}.modeling.stack")
+    dataset = importlib.import_module(f"{name}.dataset")
+    ext = predict.Extractor()
+    return {"ext": ext, "model": ext.model("html"), "F": features, "S": stack, "D": dataset}
+
+
+def _run(tree: dict, pages: list, t: dict) -> None:
+    clock = time.process_time
+    ext, model, F, S = tree["ext"], tree["model"], tree["F"], tree["S"]
+    t0 = clock()
+    segs = [ext._segment(p) for p in pages]
+    t1 = clock()
+    frame = F.lines_frame([s for s in segs if len(s)])
+    X = F.featurize(frame, "html")
+    t2 = clock()
+    prob = model.estimator.predict_proba(X[model.features])[:, 1]
+    t3 = clock()
+    context = frame[list(S.CONTEXT_COLUMNS["html"])]
+    base = model.card["stack"]["base_features"]
+    stacked = S.stack_features("html", prob, frame["page"].to_numpy(), X, context, base)
+    t4 = clock()
+    model.stack_estimator.predict_proba(stacked)
+    t5 = clock()
+    ext._run_batch(pages)
+    t6 = clock()
+    for key, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5), strict=True):
+        t[key] += dt
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("old")
+    ap.add_argument("new")
+    ap.add_argument("--pages", type=int, default=300)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
+    args = ap.parse_args()
+    trees = {"old": _tree(args.old, "linesift_old"), "new": _tree(args.new, "linesift")}
+    for name, tree in trees.items():
+        print(name, "=", tree["F"].__file__, flush=True)
+    load = trees["new"]["D"].load_wcxb
+    pages = list(load(limit=args.pages + 16))
+    warm, pages = pages[args.pages :], pages[: args.pages]
+    for tree in trees.values():
+        tree["ext"]._run_batch(warm)
+    runs: dict[str, list[dict]] = {"old": [], "new": []}
+    for r in range(args.rounds):
+        t = {name: dict.fromkeys(STAGES, 0.0) for name in trees}
+        for b, start in enumerate(range(0, len(pages), args.batch)):
+            batch = pages[start : start + args.batch]
+            order = ("old", "new") if (r + b) % 2 == 0 else ("new", "old")
+            for name in order:
+                _run(trees[name], batch, t[name])
+        for name in trees:
+            runs[name].append({k: 1000 * v / len(pages) for k, v in t[name].items()})
+        print(
+            f"round {r}: "
+            + " ".join(f"{k} {runs['old'][-1][k]:.2f}/{runs['new'][-1][k]:.2f}" for k in STAGES),
+            flush=True,
+        )
+    print(f"\nCPU ms/page, {args.pages} WCXB pages, {args.rounds} rounds (median over rounds)")
+    print(f"{'stage':<12}{'old':>8}{'new':>8}{'new/old':>9}{'speedup':>9}")
+    rows = (*STAGES, "predict", "stages sum")
+
+    def value(run: dict, key: str) -> float:
+        if key == "predict":
+            return run["predict1"] + run["stack"] + run["predict2"]
+        if key == "stages sum":
+            return sum(run[k] for k in STAGES if k != "overall")
+        return run[key]
+
+    for key in rows:
+        old = statistics.median(value(x, key) for x in runs["old"])
+        new = statistics.median(value(x, key) for x in runs["new"])
+        ratio = statistics.median(
+            value(n, key) / value(o, key) for o, n in zip(runs["old"], runs["new"], strict=True)
+        )
+        print(f"{key:<12}{old:>8.2f}{new:>8.2f}{ratio:>9.3f}{1 / ratio:>8.2f}x")
+
+
+if __name__ == "__main__":
+    main()
