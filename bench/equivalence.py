@@ -29,6 +29,22 @@ def _text_page(lines: list[str], number: int) -> str:
     return "".join(t + seps[(number + i) % 4] for i, t in enumerate(lines))
 
 
+def _pages() -> list[tuple[str, str]]:
+    """``[(id, html)]`` of all WCXB and readability pages, cached in PAGES: both trees must
+    see the very same strings."""
+    import os
+
+    if not os.path.exists(PAGES):
+        from linesift.dataset import load_readability, load_wcxb
+
+        pages = [(p.id, p.source) for p in (*load_wcxb(), *load_readability())]
+        os.makedirs(os.path.dirname(PAGES), exist_ok=True)
+        with open(PAGES, "wb") as fh:
+            pickle.dump(pages, fh, protocol=5)
+    with open(PAGES, "rb") as fh:
+        return pickle.load(fh)
+
+
 def dump(out: str) -> None:
     import linesift
     from linesift.features import featurize, lines_frame
@@ -37,8 +53,7 @@ def dump(out: str) -> None:
     from linesift.segment import segment
 
     print("linesift from", linesift.__file__, file=sys.stderr)
-    with open(PAGES, "rb") as fh:
-        pages = pickle.load(fh)
+    pages = _pages()
     ext = Extractor()
     result = {}
     for kind in ("html", "text"):
