@@ -636,25 +636,29 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     tokens += _WORD_RUN_RE.findall(joined, bounds[done])
     out["tokens"] = tokens
 
-    for name, pattern in (
-        ("has_copyright", _COPYRIGHT_RE),
-        ("has_at_or_url", _AT_OR_URL_RE),
+    # lines holding one of the substrings: where each occurs (str.find is a fast C scan, and
+    # no substring spans the "\n" between lines)
+    for name, needles in (
+        ("has_copyright", ("©", "copyright", "all rights reserved")),
+        ("has_at_or_url", ("@", "http", "www.")),
     ):
-        at = [m.start() for m in pattern.finditer(joined)]
+        at: list[int] = []
+        for needle in needles:
+            pos = joined.find(needle)
+            while pos >= 0:
+                at.append(pos)
+                pos = joined.find(needle, pos + 1)
         flag = np.zeros(n)
         flag[np.searchsorted(lower_starts, at, side="right") - 1] = 1.0
         out[name] = flag
     return out
 
 
-# substrings of the lower-cased line (no pattern spans the "\n" between joined lines)
 _WORD_RUN_RE = re.compile(r"\w+")
 assert SECTION_HEADING_RE.pattern.startswith("^\\W*(?:")
 _SECTION_HEADING_LINES_RE = re.compile(
     "^[^\\w\\n]*" + SECTION_HEADING_RE.pattern[len("^\\W*") :], re.I | re.M
 )
-_COPYRIGHT_RE = re.compile("©|copyright|all rights reserved")
-_AT_OR_URL_RE = re.compile(r"@|http|www\.")
 
 
 def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
