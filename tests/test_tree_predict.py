@@ -25,6 +25,10 @@ def test_shipped_models_identical_on_real_pages(feature_tables, kind):
     got = content_probability(model.estimator, X)
     assert len(X) > 5000
     assert np.array_equal(got, expected)
+    # the input matrix is built without scikit-learn's ColumnTransformer: the same matrix
+    flat = tree_predict._FlatTrees.of(model.estimator)
+    reference = model.estimator._preprocess_X(X, reset=False)
+    assert np.array_equal(flat.matrix(X), reference, equal_nan=True)
     # the second stage, on the first stage's probabilities in context
     page = pd.factorize(table["page_id"] + "\x00" + table["view"])[0]
     base = model.card["stack"]["base_features"]
