@@ -1,0 +1,102 @@
+"""Streaming memory and worker scaling of `linesift extract` on many pages.
+
+    python bench/scale.py --copies 7 --workers 1 2
+
+Builds a directory of ``--copies`` x the 1,497 WCXB dev pages (symlinks, one sub-directory
+per copy) and runs `linesift extract DIR -o OUT --workers W` on it for each ``W``, as a
+separate process. While it runs, the resident memory of the whole process tree (the CLI
+and its workers) is sampled every 0.1 s. Prints, per run: pages, failed, wall seconds,
+pages/s, the peak of the tree's summed RSS and the peak RSS of its largest process, and the
+speed-up of each worker count over the first one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from linesift import config
+
+
+def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
+    """(summed RSS, largest RSS) of a process and its descendants, in bytes."""
+    rss = []
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            rss.append(p.memory_info().rss)
+        except psutil.Error:  # a worker that just exited
+            continue
+    return sum(rss), max(rss, default=0)
+
+
+def _run(pages_dir: Path, out_dir: Path, workers: int) -> dict:
+    cmd = [
+        sys.executable, "-m", "linesift.cli", "extract", str(pages_dir), "-o", str(out_dir),
+        "--workers", str(workers), "--quiet",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = psutil.Process(child.pid)
+    peak_sum = peak_one = 0
+    while child.poll() is None:
+        total, largest = _tree_rss(proc)
+        peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
+        time.sleep(0.1)
+    wall = time.perf_counter() - started
+    _, stderr = child.communicate()
+    if child.returncode not in (0, 1):
+        raise SystemExit(f"linesift extract failed ({child.returncode}):\n{stderr}")
+    written = sum(1 for _ in out_dir.rglob("*.txt"))
+    return {
+        "workers": workers,
+        "pages": written,
+        "summary": stderr.strip().splitlines()[-1] if stderr.strip() else "",
+        "wall": wall,
+        "peak_sum_mb": peak_sum / 2**20,
+        "peak_one_mb": peak_one / 2**20,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--copies", type=int, default=7, help="copies of the WCXB pages")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    sources = sorted((config.WCXB_DIR / "html").glob("*.html.gz"))
+    with tempfile.TemporaryDirectory() as tmp:
+        pages_dir = Path(tmp) / "pages"
+        for copy in range(args.copies):
+            sub = pages_dir / f"copy{copy}"
+            sub.mkdir(parents=True)
+            for src in sources:
+                (sub / src.name).symlink_to(src.resolve())
+        results = []
+        for workers in args.workers:
+            out_dir = Path(tmp) / f"out{workers}"
+            results.append(_run(pages_dir, out_dir, workers))
+            shutil.rmtree(out_dir)
+    print(f"{len(sources) * args.copies} pages ({args.copies} x WCXB dev), one run per count")
+    print("| workers | pages written | wall s | pages/s | speed-up | peak RSS, all processes MB "
+          "| peak RSS, largest process MB |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|")
+    base = results[0]["pages"] / results[0]["wall"]
+    for r in results:
+        rate = r["pages"] / r["wall"]
+        print(
+            f"| {r['workers']} | {r['pages']} | {r['wall']:.1f} | {rate:.1f} | "
+            f"{rate / base:.2f}x | {r['peak_sum_mb']:.0f} | {r['peak_one_mb']:.0f} |"
+        )
+    for r in results:
+        print(f"workers {r['workers']}: {r['summary']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
