@@ -515,7 +515,7 @@ def _walk(
 
     def flush(frame: tuple) -> None:
         nonlocal link
-        text = " ".join("".join(buf).split())  # normalize_space
+        text = normalize_space("".join(buf))
         buf.clear()
         if text:
             out_text.append(text)
