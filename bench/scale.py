@@ -4,10 +4,10 @@
 
 Builds a directory of ``--copies`` x the 1,497 WCXB dev pages (symlinks, one sub-directory
 per copy) and runs `linesift extract DIR -o OUT --workers W` on it for each ``W``, as a
-separate process. While it runs, the resident memory of the whole process tree (the CLI
-and its workers) is sampled every 0.1 s. Prints, per run: pages, failed, wall seconds,
-pages/s, the peak of the tree's summed RSS and the peak RSS of its largest process, and the
-speed-up of each worker count over the first one.
+separate process. While it runs, the memory of the whole process tree (the CLI and its
+workers) is sampled every 0.1 s. Prints, per run: pages, failed, wall seconds, pages/s,
+the speed-up of each worker count over the first one, and the peaks of the tree's summed
+PSS, its summed RSS and the RSS of its largest process (see ``_tree_memory``).
 """
 
 from __future__ import annotations
@@ -25,15 +25,21 @@ import psutil
 from linesift import config
 
 
-def _tree_rss(proc: psutil.Process) -> tuple[int, int]:
-    """(summed RSS, largest RSS) of a process and its descendants, in bytes."""
-    rss = []
+def _tree_memory(proc: psutil.Process) -> tuple[int, int, int]:
+    """(summed PSS, summed RSS, largest RSS) of a process and its descendants, in bytes.
+
+    Forked workers share the parent's pages (interpreter, libraries, models) until they
+    write them: RSS counts a shared page in every process, PSS divides it among them, so
+    the summed PSS is the memory the run really holds."""
+    pss, rss = [], []
     for p in [proc, *proc.children(recursive=True)]:
         try:
-            rss.append(p.memory_info().rss)
+            full = p.memory_full_info()
         except psutil.Error:  # a worker that just exited
             continue
-    return sum(rss), max(rss, default=0)
+        pss.append(full.pss)
+        rss.append(full.rss)
+    return sum(pss), sum(rss), max(rss, default=0)
 
 
 def _run(pages_dir: Path, out_dir: Path, workers: int) -> dict:
@@ -44,10 +50,14 @@ def _run(pages_dir: Path, out_dir: Path, workers: int) -> dict:
     started = time.perf_counter()
     child = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc = psutil.Process(child.pid)
-    peak_sum = peak_one = 0
+    peak_pss = peak_sum = peak_one = 0
     while child.poll() is None:
-        total, largest = _tree_rss(proc)
-        peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
+        pss, total, largest = _tree_memory(proc)
+        peak_pss, peak_sum, peak_one = (
+            max(peak_pss, pss),
+            max(peak_sum, total),
+            max(peak_one, largest),
+        )
         time.sleep(0.1)
     wall = time.perf_counter() - started
     _, stderr = child.communicate()
@@ -59,6 +69,7 @@ def _run(pages_dir: Path, out_dir: Path, workers: int) -> dict:
         "pages": written,
         "summary": stderr.strip().splitlines()[-1] if stderr.strip() else "",
         "wall": wall,
+        "peak_pss_mb": peak_pss / 2**20,
         "peak_sum_mb": peak_sum / 2**20,
         "peak_one_mb": peak_one / 2**20,
     }
@@ -83,15 +94,16 @@ def main(argv: list[str] | None = None) -> int:
             results.append(_run(pages_dir, out_dir, workers))
             shutil.rmtree(out_dir)
     print(f"{len(sources) * args.copies} pages ({args.copies} x WCXB dev), one run per count")
-    print("| workers | pages written | wall s | pages/s | speed-up | peak RSS, all processes MB "
-          "| peak RSS, largest process MB |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("| workers | pages written | wall s | pages/s | speed-up | peak PSS, all processes MB "
+          "| peak RSS, all processes MB | peak RSS, largest process MB |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     base = results[0]["pages"] / results[0]["wall"]
     for r in results:
         rate = r["pages"] / r["wall"]
         print(
             f"| {r['workers']} | {r['pages']} | {r['wall']:.1f} | {rate:.1f} | "
-            f"{rate / base:.2f}x | {r['peak_sum_mb']:.0f} | {r['peak_one_mb']:.0f} |"
+            f"{rate / base:.2f}x | {r['peak_pss_mb']:.0f} | {r['peak_sum_mb']:.0f} | "
+            f"{r['peak_one_mb']:.0f} |"
         )
     for r in results:
         print(f"workers {r['workers']}: {r['summary']}")

@@ -108,6 +108,57 @@ def test_extract_many_predicts_each_batch_in_one_model_call(pages, extractor, mo
     assert results[-1].text == single_text
 
 
+def test_extract_accepts_bytes_in_any_declared_charset(pages, extractor):
+    source = pages["0490"].source
+    expected = extractor.extract(source)
+    assert linesift.extract(source.encode("utf-8")) == expected
+    assert extractor.extract(source.encode("utf-8"), format="html") == expected
+    latin = (
+        "<html><head><meta charset='windows-1252'></head><body><p>Caf\u00e9 cr\u00e8me"
+        " br\u00fbl\u00e9e, a long sentence of plain words for the reader.</p></body></html>"
+    )
+    (result,) = extractor.extract_many([latin.encode("windows-1252")])
+    assert result.error is None
+    assert [ln.text for ln in result.lines] == [ln.text for ln in extractor.predict_lines(latin)]
+    with pytest.raises(TypeError, match="str, bytes or Page"):
+        list(extractor.extract_many([12345]))
+
+
+def test_a_batch_ends_at_its_page_or_character_budget(pages, extractor, monkeypatch):
+    sizes = {pid: len(p.source) for pid, p in pages.items()}
+    batches = []
+    original = extractor._run_batch
+
+    def recording(batch):
+        batches.append([p.id for p in batch])
+        return original(batch)
+
+    monkeypatch.setattr(extractor, "_run_batch", recording)
+    batch = [Page(id=pid, source=p.source, format="html") for pid, p in pages.items()]
+    pulled = []
+
+    def lazily():
+        for page in batch:
+            pulled.append(page.id)
+            yield page
+
+    # a budget the first page alone reaches: every page is its own batch, and a page is
+    # read only when the batch before it is done
+    results = extractor.extract_many(lazily(), batch_chars=min(sizes.values()))
+    first = next(results)
+    assert pulled == [first.id] == [batches[0][0]]
+    rest = list(results)
+    assert batches == [[pid] for pid in pages]
+    # the page count still bounds a batch; a budget no batch reaches leaves one batch
+    batches.clear()
+    texts = [r.text for r in extractor.extract_many(batch, batch_size=2)]
+    assert batches == [list(pages)[:2], list(pages)[2:]]
+    assert texts == [first.text, *(r.text for r in rest)]
+    batches.clear()
+    list(extractor.extract_many(batch, batch_chars=sum(sizes.values()) + 1))
+    assert batches == [list(pages)]
+
+
 def test_a_failing_page_costs_only_itself(pages, extractor, monkeypatch):
     real_segment = predict.segment
 

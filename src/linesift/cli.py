@@ -26,9 +26,13 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .atomic import TEMP_NAME_RE, write_text
 from .dataset import PAGE_SUFFIXES, strip_page_suffix
+
+if TYPE_CHECKING:  # the CLI imports the model code only when it needs it
+    from .modeling.predict import Extraction
 
 EXIT_OK, EXIT_PAGES_FAILED, EXIT_USAGE = 0, 1, 2
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -243,70 +247,75 @@ def _check_size(content: str, max_bytes: int | None) -> None:
 def _run_tasks(tasks: list[Task], out_dir: str | None, fmt: str) -> list[dict]:
     """Extract a batch of tasks; write per-page outputs (atomically) when ``out_dir`` is set;
     return a status record per task, in order (``error`` set for a failed page; the output
-    record itself when there is no out_dir or the format is jsonl)."""
+    record itself when there is no out_dir or the format is jsonl).
+
+    Pages are read as the extractor asks for them, so only the pages of the batch it is
+    predicting are in memory, not all the tasks' (``Extractor.extract_many`` bounds a batch
+    by its characters)."""
     from .dataset import Page
     from .modeling.predict import PageLimitError, guess_format
 
     assert _EXTRACTOR is not None
-    pages, statuses = [], []
-    for task in tasks:
-        if task.format and task.format.startswith("error:"):
-            statuses.append({"id": task.id, "source": task.source_name, "error": task.format[6:]})
-            continue
-        try:
-            if task.content is not None:
-                _check_size(task.content, _MAX_BYTES)
-                content = task.content
-            else:
-                content = _read_limited(task.path, _MAX_BYTES)
-        except Exception as exc:  # unreadable, truncated gzip, over a limit, ...
-            error = str(exc) if isinstance(exc, PageLimitError) else f"cannot read: {exc!r}"
-            statuses.append({"id": task.id, "source": task.source_name, "error": error})
-            continue
-        page_format = task.format or guess_format(content)
-        pages.append((task, Page(id=task.id, source=content, format=page_format)))
-        statuses.append(None)
-    results = iter(_EXTRACTOR.extract_many([p for _, p in pages]))
-    page_iter = iter(pages)
-    out: list[dict] = []
-    for status in statuses:
-        if status is not None:
-            out.append(status)
-            continue
-        task, _ = next(page_iter)
-        result = next(results)
-        rec: dict = {"id": task.id, "source": task.source_name}
-        if result.error:
-            rec["error"] = result.error
-            out.append(rec)
-            continue
-        if fmt == "jsonl":
-            rec.update(task.meta or {})
-            rec.update(
-                {
-                    "text": result.text,
-                    "format": result.format,
-                    "model": result.model,
-                    "model_version": result.model_version,
-                    "lines": [
-                        {"text": ln.text, "probability": ln.probability, "label": ln.label}
-                        for ln in result.lines
-                    ],
-                }
-            )
-        else:
-            body = result.markdown() if fmt == "markdown" else result.text
-            if out_dir is None:
-                rec["text"] = body
-            else:
-                target = Path(out_dir) / (task.out_rel + _suffix(fmt))
-                try:
-                    write_text(target, body + "\n" if body else "")
-                    rec["output"] = str(target)
-                except OSError as exc:
-                    rec["error"] = f"cannot write {target}: {exc}"
-        out.append(rec)
-    return out
+    statuses: list[dict | None] = [None] * len(tasks)
+    extracted: list[int] = []  # task index of each page handed to the extractor
+
+    def pages() -> Iterator[Page]:
+        for i, task in enumerate(tasks):
+            if task.format and task.format.startswith("error:"):
+                statuses[i] = {"id": task.id, "source": task.source_name, "error": task.format[6:]}
+                continue
+            try:
+                if task.content is not None:
+                    _check_size(task.content, _MAX_BYTES)
+                    content = task.content
+                else:
+                    content = _read_limited(task.path, _MAX_BYTES)
+            except Exception as exc:  # unreadable, truncated gzip, over a limit, ...
+                error = str(exc) if isinstance(exc, PageLimitError) else f"cannot read: {exc!r}"
+                statuses[i] = {"id": task.id, "source": task.source_name, "error": error}
+                continue
+            extracted.append(i)
+            yield Page(id=task.id, source=content, format=task.format or guess_format(content))
+
+    for k, result in enumerate(_EXTRACTOR.extract_many(pages())):
+        i = extracted[k]
+        statuses[i] = _finish(tasks[i], result, out_dir, fmt)
+    assert all(rec is not None for rec in statuses)
+    return statuses  # type: ignore[return-value]
+
+
+def _finish(task: Task, result: Extraction, out_dir: str | None, fmt: str) -> dict:
+    """The status record of one extracted page, after writing its output file if any."""
+    rec: dict = {"id": task.id, "source": task.source_name}
+    if result.error:
+        rec["error"] = result.error
+        return rec
+    if fmt == "jsonl":
+        rec.update(task.meta or {})
+        rec.update(
+            {
+                "text": result.text,
+                "format": result.format,
+                "model": result.model,
+                "model_version": result.model_version,
+                "lines": [
+                    {"text": ln.text, "probability": ln.probability, "label": ln.label}
+                    for ln in result.lines
+                ],
+            }
+        )
+        return rec
+    body = result.markdown() if fmt == "markdown" else result.text
+    if out_dir is None:
+        rec["text"] = body
+        return rec
+    target = Path(out_dir) / (task.out_rel + _suffix(fmt))
+    try:
+        write_text(target, body + "\n" if body else "")
+        rec["output"] = str(target)
+    except OSError as exc:
+        rec["error"] = f"cannot write {target}: {exc}"
+    return rec
 
 
 def _suffix(fmt: str) -> str:
