@@ -120,6 +120,8 @@ def test_extract_accepts_bytes_in_any_declared_charset(pages, extractor):
     (result,) = extractor.extract_many([latin.encode("windows-1252")])
     assert result.error is None
     assert [ln.text for ln in result.lines] == [ln.text for ln in extractor.predict_lines(latin)]
+    (as_page,) = extractor.extract_many([Page(id="b", source=source.encode("utf-8"))])
+    assert as_page.id == "b" and as_page.error is None and as_page.text == expected
     with pytest.raises(TypeError, match="str, bytes or Page"):
         list(extractor.extract_many([12345]))
 

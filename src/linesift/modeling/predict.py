@@ -7,6 +7,7 @@ pages are predicted in batches with one ``predict_proba`` call per batch and mod
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import signal
 import threading
@@ -81,6 +82,18 @@ class Extraction:
             else:
                 out.append(line.text)
         return "\n\n".join(out)
+
+
+def _as_page(item: str | bytes | Page, number: int, format: str | None) -> Page:
+    """A ``Page`` of an ``extract_many`` input; bytes (also a Page's) decoded to text."""
+    source = item.source if isinstance(item, Page) else item
+    if isinstance(source, bytes | bytearray | memoryview):
+        source = decode_bytes(bytes(source))
+    elif not isinstance(source, str):
+        raise TypeError(f"a page is str, bytes or Page, not {type(source).__name__}")
+    if isinstance(item, Page):
+        return item if source is item.source else dataclasses.replace(item, source=source)
+    return Page(id=str(number), source=source, format=format or guess_format(source))
 
 
 def guess_format(source: str) -> str:
@@ -257,14 +270,7 @@ class Extractor:
         batch: list[Page] = []
         chars = 0
         for number, item in enumerate(pages):
-            if isinstance(item, Page):
-                page = item
-            else:
-                if isinstance(item, bytes | bytearray | memoryview):
-                    item = decode_bytes(bytes(item))
-                elif not isinstance(item, str):
-                    raise TypeError(f"a page is str, bytes or Page, not {type(item).__name__}")
-                page = Page(id=str(number), source=item, format=format or guess_format(item))
+            page = _as_page(item, number, format)
             batch.append(page)
             chars += len(page.source)
             if len(batch) >= batch_size or chars >= batch_chars:
