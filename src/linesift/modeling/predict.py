@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import itertools
 import re
 import signal
 import threading
@@ -353,17 +354,16 @@ class Extractor:
             model = self.model(kind) if len(lines) else None
             threshold = self.threshold_for(kind) if model else 0.5
             p = probs.get(i, np.zeros(0))
+            # Python floats and ints first: rounding and comparing numpy scalars one by one
+            # costs twice the whole loop
+            labels = (p >= threshold).astype(int).tolist()
             out_lines = [
-                Line(
-                    text=t,
-                    probability=round(float(q), 4),
-                    label=int(q >= threshold),
-                    tag=tag,
-                    source=SOURCES[s],
+                Line(t, round(q, 4), label, tag, SOURCES[s])
+                for t, q, label, tag, s in zip(
+                    lines.text, p.tolist(), labels, lines.tag, lines.source, strict=True
                 )
-                for t, q, tag, s in zip(lines.text, p, lines.tag, lines.source, strict=True)
             ]
-            text = "\n".join(line.text for line in out_lines if line.label)
+            text = "\n".join(itertools.compress(lines.text, labels))
             results.append(
                 Extraction(
                     id=page.id,
