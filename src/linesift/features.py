@@ -303,9 +303,20 @@ def lines_frame(pages: Sequence[PageLines]) -> pd.DataFrame:
             cols.setdefault(name, []).extend(values)
     if not cols:
         cols = {name: [] for name in PageLines().columns()}
-    frame = pd.DataFrame(cols)
+    frame = pd.DataFrame({name: _column(values) for name, values in cols.items()})
     frame["page"] = np.repeat(np.arange(len(pages)), counts)
     return frame
+
+
+def _column(values: list) -> list | np.ndarray:
+    """A column's list as an int64 or float64 array when it holds numbers (PageLines' numeric
+    columns hold Python ints and floats, NaN for missing): numpy infers the dtype pandas
+    would (int64 if all are ints, else float64) 3x faster. Strings and empty lists (object
+    in pandas, float64 in numpy) stay lists."""
+    if not values or isinstance(values[0], str):
+        return values
+    array = np.array(values)
+    return array if array.dtype.kind in "if" else values
 
 
 def _page_starts(page: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
