@@ -27,9 +27,10 @@ same function serves training and inference, so there is no train/serve skew.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from itertools import repeat
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -296,6 +297,14 @@ def feature_names(kind: str) -> list[str]:
 
 def lines_frame(pages: Sequence[PageLines]) -> pd.DataFrame:
     """Concatenate segmented pages into one frame with a ``page`` column (0..len-1)."""
+    return pd.DataFrame(line_columns(pages))
+
+
+def line_columns(pages: Sequence[PageLines]) -> dict[str, list | np.ndarray]:
+    """``lines_frame``'s columns as lists (strings) and numpy arrays (numbers), without the
+    DataFrame: ``featurize_columns`` reads them as they are, and a DataFrame costs a page
+    predicted alone ~1 ms (pandas turns the string columns into Arrow strings, which
+    ``featurize`` turns back into Python strings)."""
     counts = [len(p) for p in pages]
     cols: dict[str, list] = {}
     for p in pages:
@@ -303,9 +312,9 @@ def lines_frame(pages: Sequence[PageLines]) -> pd.DataFrame:
             cols.setdefault(name, []).extend(values)
     if not cols:
         cols = {name: [] for name in PageLines().columns()}
-    frame = pd.DataFrame({name: _column(values) for name, values in cols.items()})
-    frame["page"] = np.repeat(np.arange(len(pages)), counts)
-    return frame
+    out = {name: _column(values) for name, values in cols.items()}
+    out["page"] = np.repeat(np.arange(len(pages)), counts)
+    return out
 
 
 def _column(values: list) -> list | np.ndarray:
@@ -677,15 +686,32 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     ``frame`` has the segment columns plus ``page`` (rows of a page contiguous, in order).
     """
-    n = len(frame)
-    texts = frame["text"].tolist()
-    page = frame["page"].to_numpy()
-    index, size, group = _page_starts(page)
-    n_pages = int(group.max()) + 1 if n else 0
-    f: dict[str, np.ndarray] = {}
+    return pd.DataFrame(featurize_columns(frame, kind))
 
+
+def _values(column: Any, dtype: Any = None) -> np.ndarray:
+    """A frame's column (a Series) or a ``line_columns`` one (array or list) as an array."""
+    if isinstance(column, pd.Series):
+        return column.to_numpy(dtype=dtype)
+    return np.asarray(column, dtype=dtype)
+
+
+def _list(column: Any) -> list:
+    return column if isinstance(column, list) else column.tolist()
+
+
+def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str, np.ndarray]:
+    """``featurize``'s columns, in its order, as float64 arrays. ``frame``: a DataFrame or
+    the columns of ``line_columns``: inference reads the arrays without building either
+    DataFrame (per call the fixed cost of a page predicted alone)."""
+    page = _values(frame["page"])
+    n = len(page)
     if n == 0:
-        return pd.DataFrame({name: np.zeros(0) for name in feature_names(kind)})
+        return {name: np.zeros(0) for name in feature_names(kind)}
+    texts = _list(frame["text"])
+    index, size, group = _page_starts(page)
+    n_pages = int(group.max()) + 1
+    f: dict[str, np.ndarray] = {}
     starts = np.flatnonzero(index == 0)  # each page's first row
 
     # ---- per-line text: counts over the batch's characters at once (see _text_counts)
@@ -771,7 +797,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     f["word_rank_in_page"] = _rank_pct(n_words, starts, group)
     terminal_lines = _group_sum(group, f["ends_terminal"], n_pages)
     f["page_terminal_share"] = (terminal_lines / np.maximum(size_by_page, 1))[group]
-    gap = frame["gap_before"].to_numpy(dtype=float) if "gap_before" in frame else np.full(n, np.nan)
+    gap = _values(frame["gap_before"], float) if "gap_before" in frame else np.full(n, np.nan)
     f["gap_before"] = gap
     f["gap_after"] = _shift(gap, 1, index, size)
     has_gap = ~np.isnan(gap)
@@ -784,7 +810,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     _section_features(f, counts["section_match"], n_words, group, index)
 
     # ---- links
-    link_chars = frame["link_chars"].to_numpy(dtype=float)
+    link_chars = _values(frame["link_chars"], float)
     f["link_density"] = np.clip(link_chars / safe_chars, 0, 1)
     for offset in NEIGHBOUR_OFFSETS:
         f[f"link_density_{_suffix(offset)}"] = _shift(f["link_density"], offset, index, size)
@@ -799,17 +825,17 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
     f["page_linky_line_share"] = (linky / np.maximum(size_by_page, 1))[group]
 
     # ---- dom
-    tags = frame["tag"].tolist()
+    tags = _list(frame["tag"])
     f["tag"] = np.fromiter((TAG_CODES.get(t, 0) for t in tags), float, n)
-    depth = frame["depth"].to_numpy(dtype=float)
+    depth = _values(frame["depth"], float)
     f["depth"] = depth
     med_depth = _median(depth, starts, group)
     f["rel_depth"] = depth - med_depth
-    f["hidden"] = frame["hidden"].to_numpy(dtype=float)
-    source = frame["source"].to_numpy(dtype=np.int64)
+    f["hidden"] = _values(frame["hidden"], float)
+    source = _values(frame["source"], np.int64)
     f["source"] = source.astype(float)
-    context = frame["context"].to_numpy(dtype=np.int64)
-    keywords = frame["keywords"].to_numpy(dtype=np.int64)
+    context = _values(frame["context"], np.int64)
+    keywords = _values(frame["keywords"], np.int64)
     is_dom = ~np.isnan(depth)
     for bit, name in enumerate(CONTEXT_TAGS):
         col = ((context >> bit) & 1).astype(float)
@@ -821,7 +847,7 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
         f[f"kw_{name}"] = col
 
     # ---- container (lines sharing their block's parent)
-    container = frame["container"].to_numpy(dtype=float)
+    container = _values(frame["container"], float)
     codes = _pair_codes(group, np.nan_to_num(container, nan=-1))
     n_c = int(codes.max()) + 1
     c_lines = np.bincount(codes, minlength=n_c).astype(float)
@@ -851,11 +877,10 @@ def featurize(frame: pd.DataFrame, kind: str = "html") -> pd.DataFrame:
 
     # ---- lines with the same tag path on the page (product grids, item lists, menus)
     if kind == "html":
-        paths = frame["path"].tolist()
+        paths = _list(frame["path"])
         _path_features(f, paths, lowered_codes, n_words, group, page_words, is_dom)
 
-    names = feature_names(kind)
-    return pd.DataFrame({name: f[name] for name in names})
+    return {name: f[name] for name in feature_names(kind)}
 
 
 def _dom_covered(

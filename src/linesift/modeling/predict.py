@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import config
 from ..dataset import Page, decode_bytes
-from ..features import featurize, lines_frame
+from ..features import featurize_columns, line_columns
 from ..segment import SOURCES, PageLines, segment
 from .model_io import (
     STACK_FILE,
@@ -337,10 +337,12 @@ class Extractor:
             if not members:
                 continue
             model = self.model(kind)
-            frame = lines_frame([segmented[i] for i in members])
-            X = featurize(frame, kind)
-            context = frame[list(CONTEXT_COLUMNS[kind])]
-            prob = line_probabilities(model, X, frame["page"].to_numpy(), context)
+            # columns as arrays and lists, no DataFrames: their construction and column
+            # selection are most of the cost of a page predicted alone
+            columns = line_columns([segmented[i] for i in members])
+            X = featurize_columns(columns, kind)
+            context = {name: columns[name] for name in CONTEXT_COLUMNS[kind]}
+            prob = line_probabilities(model, X, columns["page"], context)
             bounds = np.cumsum([0] + [len(segmented[i]) for i in members])
             for j, i in enumerate(members):
                 probs[i] = prob[bounds[j] : bounds[j + 1]]

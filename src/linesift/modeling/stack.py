@@ -15,7 +15,7 @@ pages of a batch (training and ``linesift extract`` agree bit for bit).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,11 +28,18 @@ from ..features import (
     _pair_codes,
     _rank_pct,
     _shift,
+    _values,
     _window_mean,
 )
-from .tree_predict import content_probability
+from .tree_predict import content_probability, feature_matrix
 
-__all__ = ["CONTEXT_COLUMNS", "line_probabilities", "stack_feature_names", "stack_features"]
+__all__ = [
+    "CONTEXT_COLUMNS",
+    "line_probabilities",
+    "stack_columns",
+    "stack_feature_names",
+    "stack_features",
+]
 CONFIDENT = 0.5  # a first-stage probability this high marks a line as likely content
 NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
 WINDOWS = (5, 11, 21)
@@ -73,11 +80,26 @@ def stack_features(
     ``prob``: first-stage probabilities; ``page``: page codes (a page's rows contiguous, in
     order); ``features``: the first-stage feature frame (``n_words``, ``gap_before`` and the
     ``base`` columns); ``context``: the lines' CONTEXT_COLUMNS[kind]."""
+    names = stack_feature_names(kind, base)
+    return pd.DataFrame(stack_columns(kind, prob, page, features, context, base), columns=names)
+
+
+def stack_columns(
+    kind: str,
+    prob: np.ndarray,
+    page: np.ndarray,
+    features: Mapping[str, Any],
+    context: Mapping[str, Any],
+    base: Sequence[str],
+) -> dict[str, np.ndarray]:
+    """``stack_features``' columns, in its order, as arrays; ``features`` and ``context``
+    may be DataFrames or dicts of columns (``featurize_columns``, ``line_columns``), so a
+    page predicted alone builds no DataFrame."""
     p = np.asarray(prob, dtype=float)
     n = len(p)
     index, size, group = _page_starts(np.asarray(page))
-    words = features["n_words"].to_numpy(dtype=float)
-    f: dict[str, np.ndarray] = {name: features[name].to_numpy() for name in base}
+    words = _values(features["n_words"], float)
+    f: dict[str, np.ndarray] = {name: _values(features[name]) for name in base}
     f["p"] = p
     for off in NEIGHBOUR_OFFSETS:
         f[f"p_{off:+d}"] = _shift(p, off, index, size)
@@ -108,8 +130,8 @@ def stack_features(
     after[~(after < page_first + size)] = np.nan
     f["lines_to_confident_line"] = np.log1p(np.fmin(row - before, after - row))
     if kind == "html":
-        container = np.nan_to_num(context["container"].to_numpy(dtype=float), nan=-1.0)
-        paths = context["path"].to_numpy(dtype=object)
+        container = np.nan_to_num(_values(context["container"], float), nan=-1.0)
+        paths = _values(context["path"], object)
         groups = {
             "container": _pair_codes(group, container),
             "path": _pair_codes(group, paths),
@@ -117,10 +139,10 @@ def stack_features(
         _group_probs(f, "container", groups["container"], p, words, ("wmean", "max"))
         _group_probs(f, "path", groups["path"], p, words, ("wmean", "mean"))
     else:
-        gap = np.nan_to_num(features["gap_before"].to_numpy(dtype=float)) > 0
+        gap = np.nan_to_num(_values(features["gap_before"], float)) > 0
         block = np.cumsum(gap | (index == 0)) - 1 if n else np.zeros(0, dtype=np.int64)
         _group_probs(f, "block", block, p, words, ("wmean", "max"))
-    return pd.DataFrame(f, columns=stack_feature_names(kind, base))
+    return {name: f[name] for name in stack_feature_names(kind, base)}
 
 
 def _group_probs(
@@ -147,13 +169,33 @@ def _group_probs(
 
 
 def line_probabilities(
-    model: Any, features: pd.DataFrame, page: np.ndarray, context: pd.DataFrame
+    model: Any,
+    features: pd.DataFrame | Mapping[str, np.ndarray],
+    page: np.ndarray,
+    context: pd.DataFrame | Mapping[str, Any],
 ) -> np.ndarray:
     """Content probability of every line: the first stage, then the second if the model has
-    one. ``model``: a ``LineModel``; the other arguments as for ``stack_features``."""
-    prob = content_probability(model.estimator, features[model.features])
+    one. ``model``: a ``LineModel``; the other arguments as for ``stack_features`` (or
+    ``stack_columns``: dicts of columns go to the trees as one matrix, no DataFrame)."""
+    if isinstance(features, pd.DataFrame):
+        prob = content_probability(model.estimator, features[model.features])
+    else:
+        prob = content_probability(
+            model.estimator, _input(model.estimator, features, model.features)
+        )
     if model.stack_estimator is None:
         return prob
     base = model.card["stack"]["base_features"]
-    stacked = stack_features(model.kind, prob, page, features, context, base)
-    return content_probability(model.stack_estimator, stacked)
+    stacked = stack_columns(model.kind, prob, page, features, context, base)
+    names = stack_feature_names(model.kind, base)
+    return content_probability(model.stack_estimator, _input(model.stack_estimator, stacked, names))
+
+
+def _input(
+    estimator: Any, columns: Mapping[str, np.ndarray], names: Sequence[str]
+) -> np.ndarray | pd.DataFrame:
+    """The estimator's input from ``columns``: one float64 matrix when ``names`` are its
+    features in order, else a DataFrame (scikit-learn then checks the names, as before)."""
+    if list(names) == list(estimator.feature_names_in_):
+        return feature_matrix(columns, names)
+    return pd.DataFrame({name: columns[name] for name in names})

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,7 +96,10 @@ class _FlatTrees:
     def matrix(self, X: pd.DataFrame) -> np.ndarray:
         """What ``estimator._preprocess_X(X)`` gives, without scikit-learn's per-call
         validation (a ColumnTransformer costs ~6 ms a call: as much as one page's trees)."""
-        data = X.to_numpy(dtype=np.float64)
+        return self.encode(X.to_numpy(dtype=np.float64))
+
+    def encode(self, data: np.ndarray) -> np.ndarray:
+        """``matrix`` of the float64 values of the frame's columns, in order."""
         if self.blocks is None:
             return np.ascontiguousarray(data)
         parts = []
@@ -184,8 +188,10 @@ def _column_blocks(estimator: Any) -> list[tuple[np.ndarray, list[np.ndarray] | 
 _COMPILED: weakref.WeakKeyDictionary[Any, _FlatTrees | None] = weakref.WeakKeyDictionary()
 
 
-def _fast(estimator: Any, flat: _FlatTrees, X: pd.DataFrame) -> np.ndarray:
-    if list(X.columns) == flat.columns:
+def _fast(estimator: Any, flat: _FlatTrees, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+    if isinstance(X, np.ndarray):
+        data = flat.encode(X)
+    elif list(X.columns) == flat.columns:
         data = flat.matrix(X)
     else:  # let scikit-learn validate (and raise its error)
         data = np.ascontiguousarray(estimator._preprocess_X(X, reset=False), dtype=np.float64)
@@ -193,10 +199,28 @@ def _fast(estimator: Any, flat: _FlatTrees, X: pd.DataFrame) -> np.ndarray:
     return estimator._loss.predict_proba(raw)[:, 1]
 
 
-def content_probability(estimator: Any, X: pd.DataFrame) -> np.ndarray:
-    """``estimator.predict_proba(X)[:, 1]``, computed row by row (see module docstring)."""
+def feature_matrix(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
+    """The float64 matrix of ``columns[name]`` for ``names`` (what ``DataFrame.to_numpy``
+    gives of a frame of those columns), for ``content_probability`` without a DataFrame."""
+    out = np.empty((len(columns[names[0]]) if names else 0, len(names)))
+    for j, name in enumerate(names):
+        out[:, j] = columns[name]
+    return out
+
+
+def content_probability(estimator: Any, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """``estimator.predict_proba(X)[:, 1]``, computed row by row (see module docstring).
+
+    ``X``: a DataFrame, or a float64 matrix whose columns are the estimator's
+    ``feature_names_in_`` in order (``feature_matrix``): the fast path then skips the
+    DataFrame, a fixed cost that matters for a page predicted alone."""
     if len(X) == 0:
         return np.zeros(0)
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2 or X.shape[1] != len(estimator.feature_names_in_):
+            raise ValueError(f"expected {len(estimator.feature_names_in_)} feature columns")
+        if _COMPILED.get(estimator) is None:  # not checked yet, or falls back
+            X = pd.DataFrame(X, columns=estimator.feature_names_in_)
     if estimator in _COMPILED:
         flat = _COMPILED[estimator]
         return estimator.predict_proba(X)[:, 1] if flat is None else _fast(estimator, flat, X)
