@@ -32,6 +32,7 @@ from functools import lru_cache
 from itertools import repeat
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -360,19 +361,37 @@ def _window_mean(values: np.ndarray, width: int, group: np.ndarray) -> np.ndarra
     page only, bit for bit: a cumulative sum over the batch would carry rounding from the
     other pages, and a 1e-12 difference can move a value across a histogram-bin edge of the
     gradient-boosting model (train/serve skew)."""
+    values = np.ascontiguousarray(values, dtype=float)
+    group = np.ascontiguousarray(group, dtype=np.int64)
+    return _window_sums(values, group, -(width // 2), (width - 1) // 2)
+
+
+@numba.njit(cache=True, nogil=True)
+def _window_sums(values, group, lo, hi):
+    """``_window_mean``'s loop (numba): per line, its page's values at offsets ``lo..hi``
+    summed in offset order, NaNs skipped: the additions numpy made one shifted copy at a
+    time (skipping a NaN = adding 0.0 to a sum that is never -0.0), without the ~15 array
+    operations per offset that were a fixed cost of every call."""
     n = len(values)
-    values = np.asarray(values, dtype=float)
-    present = ~np.isnan(values)
-    filled = np.where(present, values, 0.0)
-    index, size, _ = _page_starts(group)
-    total = np.zeros(n)
-    count = np.zeros(n)
-    for offset in range(-(width // 2), (width - 1) // 2 + 1):
-        rows = np.flatnonzero((index + offset >= 0) & (index + offset < size))
-        total[rows] += filled[rows + offset]
-        count[rows] += present[rows + offset]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / count, np.nan)
+    out = np.empty(n)
+    start = 0
+    while start < n:
+        end = start + 1
+        while end < n and group[end] == group[start]:
+            end += 1
+        for i in range(start, end):
+            total = 0.0
+            count = 0.0
+            for offset in range(lo, hi + 1):
+                j = i + offset
+                if j >= start and j < end:
+                    v = values[j]
+                    if not np.isnan(v):
+                        total += v
+                        count += 1.0
+            out[i] = total / count if count > 0 else np.nan
+        start = end
+    return out
 
 
 def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
