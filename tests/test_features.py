@@ -245,3 +245,22 @@ def test_window_mean_matches_pandas_rolling_per_page(width: int) -> None:
         .to_numpy()
     )
     np.testing.assert_allclose(_window_mean(values, width, group), expected, atol=1e-9)
+
+
+def test_dom_covered_counts_only_the_pages_own_dom() -> None:
+    """Two pages in one batch: the other page's DOM holding the 3-grams does not count, a
+    3-gram repeated in the structured line counts each time."""
+    body = "alpha beta gamma alpha beta gamma delta epsilon"  # 6 3-grams, "alpha beta gamma" twice
+
+    def page(dom: str):
+        return segment_html(
+            '<html><head><script type="application/ld+json">{"description": "'
+            + body
+            + f'"}}</script></head><body><p>{dom}</p></body></html>'
+        )
+
+    own, other = page("Alpha beta gamma!"), page("Beta gamma delta.")
+    x = featurize(lines_frame([own, other, own]), "html")
+    assert x.source.tolist() == [0, 2] * 3
+    # own: "alpha beta gamma" (2 of 6); other: "beta gamma delta" (1 of 6); own again
+    assert x.dom_covered[1::2].tolist() == pytest.approx([2 / 6, 1 / 6, 2 / 6])

@@ -910,7 +910,7 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
         f[name][~is_dom] = np.nan
 
     # ---- structured lines: how much of them the visible DOM text already has
-    f["dom_covered"] = _dom_covered(all_tokens, n_words, source, group)
+    f["dom_covered"] = _dom_covered(all_tokens, n_words, source, group, line_of_token)
 
     # ---- lines with the same tag path on the page (product grids, item lists, menus)
     if kind == "html":
@@ -921,33 +921,51 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
 
 
 def _dom_covered(
-    all_tokens: list[str], n_words: np.ndarray, source: np.ndarray, group: np.ndarray
+    all_tokens: list[str],
+    n_words: np.ndarray,
+    source: np.ndarray,
+    group: np.ndarray,
+    line_of_token: np.ndarray,
 ) -> np.ndarray:
-    """For JSON-LD/page-state lines: share of their word 3-grams found in the page's DOM
-    lines (NaN for DOM lines). ``all_tokens``: the words of all lines in order, ``n_words``
-    of them per line."""
+    """For JSON-LD/page-state lines: share of their word 3-grams found in the DOM lines of
+    their page (NaN for DOM lines). ``all_tokens``: the words of all lines in order,
+    ``n_words`` of them per line, ``line_of_token`` the line of each.
+
+    Integer keys instead of sets of string tuples: each word gets a code, each 3-gram (of
+    words in one line) a code, and a 3-gram of a page the pair (page, 3-gram code); a
+    structured line's 3-grams are then looked up in its page's DOM 3-grams all at once."""
     n = len(n_words)
     out = np.full(n, np.nan)
     structured = (source == SOURCE_CODE["jsonld"]) | (source == SOURCE_CODE["state"])
     if not structured.any():
         return out
-    # Python lists: indexing a numpy array per line costs more than the line's work
-    ends = np.cumsum(n_words.astype(np.int64))
-    firsts = (ends - n_words.astype(np.int64)).tolist()
-    ends = ends.tolist()
-    is_structured = structured.tolist()
-    for g in np.unique(group[structured]):
-        rows = np.flatnonzero(group == g).tolist()
-        dom_grams: set = set()
-        for r in rows:
-            if not is_structured[r]:
-                t = all_tokens[firsts[r] : ends[r]]
-                dom_grams.update(zip(t, t[1:], t[2:], strict=False))
-        for r in rows:
-            if is_structured[r]:
-                t = all_tokens[firsts[r] : ends[r]]
-                grams = list(zip(t, t[1:], t[2:], strict=False))
-                out[r] = sum(map(dom_grams.__contains__, grams)) / len(grams) if grams else 0.0
+    # the words of the pages that have structured lines
+    on_page = np.zeros(int(group.max()) + 1, dtype=bool)
+    on_page[group[structured]] = True
+    at = np.flatnonzero(on_page[group][line_of_token])
+    line = line_of_token[at]
+    # a 3-gram starts at each word whose line goes on for two more words
+    starts = np.flatnonzero(line[:-2] == line[2:]) if len(at) > 2 else np.zeros(0, np.int64)
+    grams = np.zeros(n)  # 3-grams per line: n_words - 2, or 0
+    grams[structured] = np.maximum(n_words[structured] - 2, 0)
+    result = np.zeros(n)
+    if len(starts):
+        tokens = np.asarray(all_tokens, dtype=object)
+        word = pd.factorize(tokens if len(at) == len(tokens) else tokens[at])[0]
+        n_word = int(word.max()) + 1
+        # codes of (page, word), then of (page, word, word), then of (page, 3-gram)
+        gram_line = line[starts]
+        page_word = pd.factorize(group[line].astype(np.int64) * n_word + word)[0]
+        pair = pd.factorize(page_word[starts].astype(np.int64) * n_word + word[starts + 1])[0]
+        gram = pd.factorize(pair.astype(np.int64) * n_word + word[starts + 2])[0]
+        is_structured = structured[gram_line]
+        in_dom = np.zeros(int(gram.max()) + 1, dtype=bool)
+        in_dom[gram[~is_structured]] = True
+        found = in_dom[gram[is_structured]]
+        result = np.bincount(gram_line[is_structured], weights=found, minlength=n)
+    out[structured] = np.where(
+        grams[structured] > 0, result[structured] / np.maximum(grams[structured], 1), 0.0
+    )
     return out
 
 
