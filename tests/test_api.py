@@ -86,7 +86,7 @@ def test_extract_many_predicts_each_batch_in_one_model_call(pages, extractor, mo
     text = text_page(pages["0490"])
     single_text = extractor.extract(text, format="text")
     calls = []
-    first_stage = {id(extractor.model(kind).estimator): kind for kind in ("html", "text")}
+    first_stage = {id(extractor.model(kind).first_stage): kind for kind in ("html", "text")}
     original = stack.content_probability
 
     def counting(estimator, X):
@@ -226,3 +226,25 @@ def test_registered_mlflow_model_by_alias(pages, tmp_path, monkeypatch):
     ]
     with pytest.raises(predict.ModelError, match="linesift-html"):
         predict.resolve_model("models:/linesift-html@nobody", "html")
+
+
+def test_extraction_needs_neither_scikit_learn_nor_skops(pages, tmp_path):
+    """The shipped models predict from their flat trees: a fresh process extracts an HTML
+    and a text page without importing scikit-learn or skops (seconds of start-up, ~90 MB)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, linesift\n"
+        "html = open(sys.argv[1], encoding='utf-8').read()\n"
+        "a = linesift.extract(html)\n"
+        "b = linesift.extract('A line of text.\\n\\n' + a, format='text')\n"
+        "assert a and b, (a, b)\n"
+        "print(sorted(m for m in ('sklearn', 'skops') if m in sys.modules))\n"
+    )
+    path = tmp_path / "page.html"
+    path.write_text(pages["0490"].source, encoding="utf-8")
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"

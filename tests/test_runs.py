@@ -162,6 +162,9 @@ def test_promote_exports_loadable_model_that_predicts_like_the_run(
         assert loaded.threshold == trained.threshold
         assert loaded.stack_estimator is not None  # the second stage came with it
         assert card["stack"]["sha256"] == sha256_of(out / kind / "stack.skops")
+        # flat trees made again from the run's estimators, for extraction without them
+        assert card["trees"]["sha256"] == sha256_of(out / kind / "trees.npz")
+        assert card["stack"]["trees"]["sha256"] == sha256_of(out / kind / "stack_trees.npz")
         X = use_store["fitted"]["run-a"][kind]["X_example"]
         np.testing.assert_array_equal(
             loaded.estimator.predict_proba(X), trained.estimator.predict_proba(X)

@@ -88,8 +88,37 @@ def test_saved_model_round_trip_and_refusals(trained, wcxb_pages, tmp_path):
     b = Extractor(model=loaded).predict_lines(html, format="html")
     assert [x.probability for x in a] == [x.probability for x in b]
 
-    # a model file changed after training is refused before anything is loaded
+    # the flat trees the card names: what extraction predicts from, without the estimators
     card_path = tmp_path / "html" / "card.json"
+    card = json.loads(card_path.read_text())
+    assert card["trees"]["file"] == "trees.npz"
+    assert card["stack"]["trees"]["file"] == "stack_trees.npz"
+    lazy = load_model(tmp_path / "html", estimators=False)
+    assert lazy._loader is not None  # estimators not loaded
+    c = Extractor(model=lazy).predict_lines(html, format="html")
+    assert [x.probability for x in c] == [x.probability for x in a]
+    assert lazy._loader is not None  # ... nor needed
+    assert lazy.estimator is not None and lazy.stack_estimator is not None  # on demand
+
+    # flat trees changed after training are refused
+    with open(tmp_path / "html" / "stack_trees.npz", "ab") as fh:
+        fh.write(b"\0")
+    with pytest.raises(ModelError, match=r"stack_trees\.npz: sha256"):
+        load_model(tmp_path / "html", estimators=False)
+
+    # a model directory without flat trees (written before they existed) predicts alike
+    save_model(model, tmp_path / "html")
+    card = json.loads(card_path.read_text())
+    del card["trees"], card["stack"]["trees"]
+    card_path.write_text(json.dumps(card))
+    (tmp_path / "html" / "trees.npz").unlink()
+    older = load_model(tmp_path / "html", estimators=False)
+    assert older.trees is None and older._loader is None  # the estimators, loaded
+    d = Extractor(model=older).predict_lines(html, format="html")
+    assert [x.probability for x in d] == [x.probability for x in a]
+
+    # a model file changed after training is refused before anything is loaded
+    save_model(model, tmp_path / "html")
     (tmp_path / "html" / "model.skops").write_bytes(b"PK\x03\x04 not the trained model")
     with pytest.raises(ModelError, match="sha256"):
         load_model(tmp_path / "html")

@@ -26,7 +26,7 @@ def test_shipped_models_identical_on_real_pages(feature_tables, kind):
     assert len(X) > 5000
     assert np.array_equal(got, expected)
     # the input matrix is built without scikit-learn's ColumnTransformer: the same matrix
-    flat = tree_predict._FlatTrees.of(model.estimator)
+    flat = tree_predict.FlatTrees.of(model.estimator)
     reference = model.estimator._preprocess_X(X, reset=False)
     assert np.array_equal(flat.matrix(X), reference, equal_nan=True)
     # the second stage, on the first stage's probabilities in context
@@ -36,6 +36,27 @@ def test_shipped_models_identical_on_real_pages(feature_tables, kind):
     expected2 = model.stack_estimator.predict_proba(stacked)[:, 1]
     assert np.array_equal(content_probability(model.stack_estimator, stacked), expected2)
     assert 0.0 < expected2.mean() < 1.0
+    # the shipped flat trees (what extraction predicts from) give the same, bit for bit
+    assert np.array_equal(model.trees.probability(X), expected)
+    assert np.array_equal(model.stack_trees.probability(stacked), expected2)
+
+
+def test_checked_flat_trees_round_trip_and_catch_a_wrong_tree(tmp_path, monkeypatch):
+    model, X = _categorical_model(seed=3)
+    flat = tree_predict.FlatTrees.checked(model)
+    flat.save(tmp_path / "trees.npz")
+    again = tree_predict.FlatTrees.load(tmp_path / "trees.npz")
+    assert again.columns == ["words", "tag", "ratio"]
+    assert np.array_equal(again.probability(X), model.predict_proba(X)[:, 1])
+    assert np.array_equal(again.probability(X.to_numpy()), model.predict_proba(X)[:, 1])
+    # the probe rows take both sides of every split: one threshold moved by the smallest
+    # step, and the check fails
+    inode, fnode = flat.arrays[1], flat.arrays[2]
+    split = np.flatnonzero((inode[:, 4] & 5) == 0)  # numeric splits (not leaf, not categorical)
+    fnode[split[len(split) // 2], 0] = np.nextafter(fnode[split[len(split) // 2], 0], -np.inf)
+    monkeypatch.setattr(tree_predict.FlatTrees, "of", classmethod(lambda cls, est: flat))
+    with pytest.raises(ValueError, match="differ"):
+        tree_predict.FlatTrees.checked(model)
 
 
 def _categorical_model(seed: int = 0) -> tuple[HistGradientBoostingClassifier, pd.DataFrame]:
@@ -70,14 +91,14 @@ def test_missing_unseen_and_negative_categories_follow_sklearn():
 
 def test_falls_back_to_sklearn_when_internals_differ(monkeypatch, caplog):
     model, X = _categorical_model(seed=1)
-    real_of = tree_predict._FlatTrees.of
+    real_of = tree_predict.FlatTrees.of
 
     def wrong_baseline(estimator):
         flat = real_of(estimator)
         flat.baseline += 1.0
         return flat
 
-    monkeypatch.setattr(tree_predict._FlatTrees, "of", wrong_baseline)
+    monkeypatch.setattr(tree_predict.FlatTrees, "of", wrong_baseline)
     with caplog.at_level(logging.WARNING, logger="linesift.modeling.tree_predict"):
         got = content_probability(model, X)
     assert np.array_equal(got, model.predict_proba(X)[:, 1])

@@ -251,6 +251,7 @@ def promote(
         MODEL_FILE,
         STACK_FILE,
         ModelError,
+        export_trees,
         load_model,
         sha256_of,
     )
@@ -306,10 +307,15 @@ def promote(
                 mlflow_run_id=run_id,
                 mlflow_model_version=f"{name}/{version.version}",
             )
+            # the run logs no flat trees: they are made again from the estimators
+            card.pop("trees", None)
+            if card.get("stack"):
+                card["stack"].pop("trees", None)
             (kind_dir / CARD_FILE).write_text(
                 json.dumps(card, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )
             try:
+                export_trees(kind_dir)
                 load_model(kind_dir)
             except ModelError as exc:
                 raise RunsError(f"run {run_id}: {kind} model cannot be used: {exc}") from exc
@@ -329,10 +335,17 @@ def promote(
 def _install(source: Path, target: Path) -> None:
     """Move a checked model directory into place: each file via a temp name and rename, the
     card last."""
-    from .modeling.model_io import CARD_FILE, MODEL_FILE, STACK_FILE, write_card
+    from .modeling.model_io import (
+        CARD_FILE,
+        MODEL_FILE,
+        STACK_FILE,
+        STACK_TREES_FILE,
+        TREES_FILE,
+        write_card,
+    )
 
     target.mkdir(parents=True, exist_ok=True)
-    for name in (MODEL_FILE, STACK_FILE):
+    for name in (MODEL_FILE, STACK_FILE, TREES_FILE, STACK_TREES_FILE):
         if not (source / name).exists():
             (target / name).unlink(missing_ok=True)
             continue

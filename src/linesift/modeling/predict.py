@@ -25,6 +25,8 @@ from ..features import featurize_columns, line_columns
 from ..segment import SOURCES, PageLines, segment
 from .model_io import (
     STACK_FILE,
+    STACK_TREES_FILE,
+    TREES_FILE,
     LineModel,
     ModelError,
     check_card,
@@ -132,19 +134,17 @@ def _load_dir(directory: Path) -> LineModel:
     directory = directory.resolve()
     try:
         stats = [(directory / name).stat() for name in ("card.json", "model.skops")]
-        if (directory / STACK_FILE).exists():
-            stats.append((directory / STACK_FILE).stat())
+        for name in (STACK_FILE, TREES_FILE, STACK_TREES_FILE):
+            if (directory / name).exists():
+                stats.append((directory / name).stat())
         key = (str(directory), *((st.st_mtime_ns, st.st_size, st.st_ino) for st in stats))
     except OSError:
         return load_model(directory)  # raises a ModelError naming what is missing
     if key not in _LOADED:
         for stale in [k for k in _LOADED if k[0] == key[0]]:  # an older version of the files
             del _LOADED[stale]
-        _LOADED[key] = load_model(directory)
-    model = _LOADED[key]
-    return LineModel(
-        estimator=model.estimator, card=dict(model.card), stack_estimator=model.stack_estimator
-    )
+        _LOADED[key] = load_model(directory, estimators=False)
+    return _LOADED[key].copy()
 
 
 def _load_mlflow_model(uri: str) -> LineModel:

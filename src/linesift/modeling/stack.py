@@ -177,18 +177,18 @@ def line_probabilities(
     """Content probability of every line: the first stage, then the second if the model has
     one. ``model``: a ``LineModel``; the other arguments as for ``stack_features`` (or
     ``stack_columns``: dicts of columns go to the trees as one matrix, no DataFrame)."""
+    first = model.first_stage
     if isinstance(features, pd.DataFrame):
-        prob = content_probability(model.estimator, features[model.features])
+        prob = content_probability(first, features[model.features])
     else:
-        prob = content_probability(
-            model.estimator, _input(model.estimator, features, model.features)
-        )
-    if model.stack_estimator is None:
+        prob = content_probability(first, _input(first, features, model.features))
+    second = model.second_stage
+    if second is None:
         return prob
     base = model.card["stack"]["base_features"]
     stacked = stack_columns(model.kind, prob, page, features, context, base)
     names = stack_feature_names(model.kind, base)
-    return content_probability(model.stack_estimator, _input(model.stack_estimator, stacked, names))
+    return content_probability(second, _input(second, stacked, names))
 
 
 def _input(

@@ -13,6 +13,12 @@ It reads the fitted estimator's internals (``_predictors``, ``_bin_mapper``,
 checks its output against ``predict_proba`` on the rows at hand; if they differ (a
 scikit-learn release that changed those internals) that estimator falls back to
 ``predict_proba`` for the rest of the process, with a warning.
+
+``FlatTrees`` is also what a shipped model directory keeps beside its skops files
+(``FlatTrees.save``/``load``: plain arrays in an ``.npz``, no pickle): extraction then
+needs neither scikit-learn nor skops, whose imports and safe loading are most of a
+process's start-up (~4 s) and ~90 MB of its memory. ``FlatTrees.of`` checks the flat
+trees against ``predict_proba`` on probe rows that take every branch of every split.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import logging
 import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numba
@@ -33,7 +40,9 @@ CHECK_ROWS = 256  # rows the first call compares with scikit-learn
 
 
 BLOCK_ROWS = 128  # rows walked through one tree before the next tree
-# columns of ``_FlatTrees``' integer node table
+# ``FlatTrees.arrays``, in the order ``_raw_scores`` takes them
+_ARRAY_NAMES = ("roots", "inode", "fnode", "left_bitsets", "known_bitsets", "known_row")
+# columns of ``FlatTrees``' integer node table
 _FEATURE, _LEFT, _RIGHT, _BITSET_ROW, _FLAGS = range(5)
 _LEAF, _MISSING_LEFT, _CATEGORICAL = 1, 2, 4  # bits of the _FLAGS column
 
@@ -82,9 +91,10 @@ def _raw_scores(X, roots, inode, fnode, left_bitsets, known_bitsets, known_row, 
 
 
 @dataclass
-class _FlatTrees:
+class FlatTrees:
     """Every tree's nodes in one set of arrays (child indices global), and how the fitted
-    estimator turns a feature frame into the matrix its trees read."""
+    estimator turns a feature frame into the matrix its trees read: a binary
+    HistGradientBoostingClassifier's ``predict_proba(X)[:, 1]`` without scikit-learn."""
 
     arrays: tuple[np.ndarray, ...]
     baseline: float
@@ -92,6 +102,94 @@ class _FlatTrees:
     # None: columns as they are; else (column indices, categories or None) per block of
     # output columns, in order - categories: ordinal-encode (unknown/missing -> NaN)
     blocks: list[tuple[np.ndarray, list[np.ndarray] | None]] | None
+
+    @property
+    def feature_names_in_(self) -> np.ndarray:
+        """The input columns, in order (as the estimator's attribute of the same name)."""
+        return np.asarray(self.columns, dtype=object)
+
+    def probability(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The content probability of each row: ``X`` a frame of ``columns`` or their float64
+        matrix in that order."""
+        if isinstance(X, pd.DataFrame):
+            if list(X.columns) != self.columns:
+                raise ValueError("feature columns differ from the model's")
+            data = self.matrix(X)
+        else:
+            if X.ndim != 2 or X.shape[1] != len(self.columns):
+                raise ValueError(f"expected {len(self.columns)} feature columns")
+            data = self.encode(X)
+        raw = _raw_scores(data, *self.arrays, self.baseline, np.empty(len(data)))
+        from scipy.special import expit  # scikit-learn's inverse logit link, bit for bit
+
+        return expit(raw)
+
+    def save(self, path: str | Path) -> None:
+        """Write the trees as one ``.npz`` of plain arrays (read back without pickle)."""
+        arrays = dict(zip(_ARRAY_NAMES, self.arrays, strict=True))
+        arrays["baseline"] = np.array(self.baseline)
+        arrays["columns"] = np.array(self.columns, dtype=str)
+        arrays["n_blocks"] = np.array(-1 if self.blocks is None else len(self.blocks))
+        for b, (cols, categories) in enumerate(self.blocks or []):
+            arrays[f"block{b}_columns"] = np.asarray(cols, dtype=np.int64)
+            n_categories = -1 if categories is None else len(categories)
+            arrays[f"block{b}_n_categories"] = np.array(n_categories)
+            for j, cats in enumerate(categories or []):
+                arrays[f"block{b}_categories{j}"] = np.asarray(cats, dtype=np.float64)
+        with open(path, "wb") as fh:
+            np.savez_compressed(fh, **arrays)
+
+    @classmethod
+    def load(cls, path: str | Path) -> FlatTrees:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = tuple(np.ascontiguousarray(data[name]) for name in _ARRAY_NAMES)
+            blocks: list[tuple[np.ndarray, list[np.ndarray] | None]] | None = None
+            if int(data["n_blocks"]) >= 0:
+                blocks = []
+                for b in range(int(data["n_blocks"])):
+                    n_cats = int(data[f"block{b}_n_categories"])
+                    cats = None
+                    if n_cats >= 0:
+                        cats = [data[f"block{b}_categories{j}"] for j in range(n_cats)]
+                    blocks.append((data[f"block{b}_columns"], cats))
+            return cls(arrays, float(data["baseline"]), data["columns"].tolist(), blocks)
+
+    def probe_rows(self, n: int = 4096, seed: int = 0) -> np.ndarray:
+        """Rows (in the input columns) whose values sit on, just above and just below every
+        split threshold of every tree, plus missing values, every known category and an
+        unknown one: each split is taken both ways many times."""
+        n_in = len(self.columns)
+        inode, fnode = self.arrays[1], self.arrays[2]
+        if self.blocks is None:
+            order, cats_of = np.arange(n_in), [None] * n_in
+        else:
+            order = np.concatenate([cols for cols, _ in self.blocks])
+            cats_of = [c for cols, cats in self.blocks for c in (cats or [None] * len(cols))]
+        split = (inode[:, _FLAGS] & (_LEAF | _CATEGORICAL)) == 0
+        rng = np.random.default_rng(seed)
+        out = np.empty((n, n_in))
+        for f, column in enumerate(order.tolist()):
+            if cats_of[f] is not None:
+                cats = np.asarray(cats_of[f], dtype=np.float64)
+                values = np.concatenate([cats, [np.nan, cats.max(initial=0.0) + 1.0]])
+            else:
+                thr = np.unique(fnode[split & (inode[:, _FEATURE] == f), 0])
+                values = np.concatenate(
+                    [thr, np.nextafter(thr, np.inf), np.nextafter(thr, -np.inf), [np.nan, 0.0]]
+                )
+            out[:, column] = rng.choice(values, size=n)
+        return out
+
+    @classmethod
+    def checked(cls, estimator: Any) -> FlatTrees:
+        """``of(estimator)``, verified equal to ``predict_proba`` on ``probe_rows``; raises
+        ValueError if the two differ (scikit-learn internals not as this code reads them)."""
+        flat = cls.of(estimator)
+        probe = flat.probe_rows()
+        expected = estimator.predict_proba(pd.DataFrame(probe, columns=flat.columns))[:, 1]
+        if not np.array_equal(flat.probability(probe), expected):
+            raise ValueError("flattened trees differ from predict_proba")
+        return flat
 
     def matrix(self, X: pd.DataFrame) -> np.ndarray:
         """What ``estimator._preprocess_X(X)`` gives, without scikit-learn's per-call
@@ -114,7 +212,7 @@ class _FlatTrees:
         return np.ascontiguousarray(np.hstack(parts))
 
     @classmethod
-    def of(cls, estimator: Any) -> _FlatTrees:
+    def of(cls, estimator: Any) -> FlatTrees:
         if estimator.n_trees_per_iteration_ != 1:
             raise ValueError("only binary classifiers are supported")
         roots, inodes, fnodes, bitsets = [], [], [], []
@@ -154,7 +252,7 @@ class _FlatTrees:
 
 
 def _column_blocks(estimator: Any) -> list[tuple[np.ndarray, list[np.ndarray] | None]] | None:
-    """The estimator's input preprocessing as column blocks (see ``_FlatTrees.blocks``):
+    """The estimator's input preprocessing as column blocks (see ``FlatTrees.blocks``):
     scikit-learn's ColumnTransformer of an OrdinalEncoder (categorical columns, first) and a
     pass-through of the others. Anything else raises, so the caller falls back."""
     from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
@@ -185,10 +283,10 @@ def _column_blocks(estimator: Any) -> list[tuple[np.ndarray, list[np.ndarray] | 
 
 
 # per estimator: its flattened trees, or None once it fell back to scikit-learn
-_COMPILED: weakref.WeakKeyDictionary[Any, _FlatTrees | None] = weakref.WeakKeyDictionary()
+_COMPILED: weakref.WeakKeyDictionary[Any, FlatTrees | None] = weakref.WeakKeyDictionary()
 
 
-def _fast(estimator: Any, flat: _FlatTrees, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+def _fast(estimator: Any, flat: FlatTrees, X: pd.DataFrame | np.ndarray) -> np.ndarray:
     if isinstance(X, np.ndarray):
         data = flat.encode(X)
     elif list(X.columns) == flat.columns:
@@ -210,12 +308,15 @@ def feature_matrix(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> n
 
 def content_probability(estimator: Any, X: pd.DataFrame | np.ndarray) -> np.ndarray:
     """``estimator.predict_proba(X)[:, 1]``, computed row by row (see module docstring).
+    ``estimator``: a fitted HistGradientBoostingClassifier or its ``FlatTrees``.
 
     ``X``: a DataFrame, or a float64 matrix whose columns are the estimator's
     ``feature_names_in_`` in order (``feature_matrix``): the fast path then skips the
     DataFrame, a fixed cost that matters for a page predicted alone."""
     if len(X) == 0:
         return np.zeros(0)
+    if isinstance(estimator, FlatTrees):
+        return estimator.probability(X)
     if isinstance(X, np.ndarray):
         if X.ndim != 2 or X.shape[1] != len(estimator.feature_names_in_):
             raise ValueError(f"expected {len(estimator.feature_names_in_)} feature columns")
@@ -225,7 +326,7 @@ def content_probability(estimator: Any, X: pd.DataFrame | np.ndarray) -> np.ndar
         flat = _COMPILED[estimator]
         return estimator.predict_proba(X)[:, 1] if flat is None else _fast(estimator, flat, X)
     try:
-        flat = _FlatTrees.of(estimator)
+        flat = FlatTrees.of(estimator)
         sample = X.iloc[:CHECK_ROWS]
         expected = estimator.predict_proba(sample)[:, 1]
         agrees = np.array_equal(_fast(estimator, flat, sample), expected)
