@@ -22,6 +22,7 @@ Rules that matter for recall (see tests/test_segment.py):
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -327,7 +328,7 @@ def segment_html(html: str, *, structured: bool = True) -> PageLines:
     roots = [root]
     swallowed: list[str] = []
     end = _end_key(html)
-    index = _walk(root, lines, SOURCE_CODE["dom"], swallowed, page_end=end)
+    index = _walk_impl(root, lines, SOURCE_CODE["dom"], swallowed, page_end=end)
     # an unclosed <title>/<script>/<textarea>/... took the rest of the page as raw text
     for _ in range(_MAX_RECOVERIES):
         if not swallowed:
@@ -339,7 +340,9 @@ def segment_html(html: str, *, structured: bool = True) -> PageLines:
                 _flat_lines(rest, lines)
             continue
         roots.append(sub)
-        index = _walk(sub, lines, SOURCE_CODE["dom"], swallowed, first_index=index, page_end=end)
+        index = _walk_impl(
+            sub, lines, SOURCE_CODE["dom"], swallowed, first_index=index, page_end=end
+        )
     if structured:
         for r in roots:
             _structured_lines(r, lines)
@@ -376,7 +379,11 @@ def _swallowed_rest(el: etree._Element, page_end: str) -> tuple[str, str] | None
         if node.getnext() is not None:
             return None
         node = node.getparent()
-    text = el.text
+    return _split_swallowed(el.text, page_end)
+
+
+def _split_swallowed(text: str | None, page_end: str) -> tuple[str, str] | None:
+    """The text checks of ``_swallowed_rest`` on the raw-text element's ``text``."""
     if not text:
         return None
     key = _end_key(text)
@@ -612,6 +619,14 @@ def _walk(
                 link += len(text.strip())
     if buf:
         flush(top)
+    _emit(lines, out_text, out_link, out_frame)
+    return element_index
+
+
+def _emit(
+    lines: PageLines, out_text: list[str], out_link: list[int], out_frame: list[tuple]
+) -> None:
+    """Append a walk's lines: their texts, link chars and frames (one transpose)."""
     if out_text:
         columns = list(zip(*out_frame, strict=True))
         lines.text.extend(out_text)
@@ -619,7 +634,6 @@ def _walk(
             getattr(lines, column).extend(values)
         lines.link_chars.extend(out_link)
         lines.gap_before.extend([float("nan")] * len(out_text))
-    return element_index
 
 
 # The PageLines columns a frame tuple fills, in its order.
@@ -635,6 +649,53 @@ _FRAME_COLUMNS = (
     "keywords",
     "source",
 )
+
+
+def _walk_compiled(
+    root: etree._Element,
+    lines: PageLines,
+    source: int,
+    swallowed: list[str] | None = None,
+    first_index: int = 0,
+    page_end: str = "",
+) -> int:
+    """``_walk`` by the compiled walk (``linesift._cwalk``, 3x faster per page): same
+    arguments, same lines. A tree with nodes it does not mirror (never built by libxml2's
+    HTML parser: entity references, namespaced elements, ...) goes to ``_walk``."""
+    if _cwalk is None:
+        raise RuntimeError("linesift._cwalk is not built")
+    result = _cwalk.walk(root, source, swallowed is not None, first_index, page_end)
+    if result is None:
+        return _walk(root, lines, source, swallowed, first_index, page_end)
+    index, out_text, out_link, out_frame, rests = result
+    if swallowed is not None:
+        swallowed.extend(rests)
+    _emit(lines, out_text, out_link, out_frame)
+    return index
+
+
+# The compiled walk, when the extension was built (setup.py; it needs Cython and a C compiler
+# at install time) and LINESIFT_PURE_PYTHON is not set.
+try:
+    from . import _cwalk
+except (ImportError, ValueError):  # not built; built against an incompatible lxml
+    _cwalk = None
+else:
+    _cwalk.init(
+        _tag_info,
+        _attr_keywords,
+        _is_hidden_style,
+        _split_swallowed,
+        _BLOCK,
+        _SKIP,
+        _BR,
+        _LINK,
+        CONTEXT_BIT["noscript"],
+        SOURCE_CODE["noscript"],
+        MAX_TOKENS_CHARS,
+    )
+COMPILED_WALK: bool = _cwalk is not None and not os.environ.get("LINESIFT_PURE_PYTHON")
+_walk_impl = _walk_compiled if COMPILED_WALK else _walk
 
 
 _TEXT_KEYS = ("articleBody", "text", "description", "reviewBody")

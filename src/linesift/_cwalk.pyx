@@ -1,0 +1,481 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+"""Compiled ``segment._walk``: the same walk over libxml2's node structs.
+
+``segment._walk`` walks the tree with ``etree.iterwalk``, which creates a Python proxy per
+element and a new ``str`` for every ``tag``/``text``/``tail`` it reads. This walk reads the
+nodes lxml wraps (``node.type``/``name``/``children``/``next``/``parent``/``content``/
+``properties``) directly and creates Python objects only for what reaches the output: line
+text and the class/id/role/style values of block elements. It never calls into libxml2 (lxml
+links it statically), so it needs lxml's headers at build time only.
+
+It reproduces what ``iterwalk(root, events=("start", "end"))`` and lxml's properties do:
+
+- the walk visits element nodes; comments and processing instructions are skipped *with*
+  their tails (iterwalk yields no event for them, and the text after one is nobody's
+  ``text`` or ``tail``);
+- ``el.text`` is the run of text/CDATA nodes before the first other child, ``el.tail`` the run
+  after the element (one ``str`` per run: ``isspace``/``strip`` apply to the whole run);
+- ``len(el)``/``getnext()``/``getparent()`` count comments and PIs as elements, and
+  ``el.iter("body")`` matches element nodes named ``body``;
+- an attribute's value is its one text child (``""`` with none), the first attribute of a
+  name wins.
+
+Anything outside what libxml2's HTML parser builds (entity references, XInclude markers,
+namespaced elements, attribute values of several nodes) makes ``walk`` return ``None``
+before it changed anything, and the caller runs the Python walk instead.
+"""
+
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.object cimport PyObject
+from cpython.unicode cimport PyUnicode_DecodeUTF8
+from libc.string cimport strcmp, strlen
+from lxml.includes.tree cimport (
+    XML_CDATA_SECTION_NODE,
+    XML_COMMENT_NODE,
+    XML_ELEMENT_NODE,
+    XML_ENTITY_REF_NODE,
+    XML_PI_NODE,
+    XML_TEXT_NODE,
+    XML_XINCLUDE_END,
+    XML_XINCLUDE_START,
+    xmlAttr,
+    xmlNode,
+)
+
+cimport lxml.includes.etreepublic as cetree
+
+# Bound by ``init`` to segment.py's helpers and constants (one source of truth).
+cdef object _tag_info = None
+cdef object _attr_keywords = None
+cdef object _is_hidden_style = None
+cdef object _split_swallowed = None
+cdef int K_BLOCK = 0, K_SKIP = 0, K_BR = 0, K_LINK = 0
+cdef long NOSCRIPT_BIT = 0, NOSCRIPT_SOURCE = 0
+cdef int MAX_TOKENS_CHARS = 0
+cdef dict _INFO_BY_NAME = {}  # tag name as UTF-8 bytes -> segment._tag_info(name)
+cdef Py_ssize_t _INFO_BY_NAME_MAX = 1 << 14
+
+
+def init(
+    tag_info,
+    attr_keywords,
+    is_hidden_style,
+    split_swallowed,
+    int block,
+    int skip,
+    int br,
+    int link,
+    long noscript_bit,
+    long noscript_source,
+    int max_tokens_chars,
+) -> None:
+    """Bind segment.py's helpers and constants."""
+    global _tag_info, _attr_keywords, _is_hidden_style, _split_swallowed
+    global K_BLOCK, K_SKIP, K_BR, K_LINK, NOSCRIPT_BIT, NOSCRIPT_SOURCE, MAX_TOKENS_CHARS
+    _tag_info = tag_info
+    _attr_keywords = attr_keywords
+    _is_hidden_style = is_hidden_style
+    _split_swallowed = split_swallowed
+    K_BLOCK, K_SKIP, K_BR, K_LINK = block, skip, br, link
+    NOSCRIPT_BIT, NOSCRIPT_SOURCE = noscript_bit, noscript_source
+    MAX_TOKENS_CHARS = max_tokens_chars
+    _INFO_BY_NAME.clear()
+
+
+class _Bail(Exception):
+    """The tree holds a node this walk does not mirror: use the Python walk."""
+
+
+cdef inline bint _is_element(xmlNode* c) noexcept nogil:
+    # lxml's _isElement: what len(el), getnext() and getparent() count
+    return (
+        c.type == XML_ELEMENT_NODE
+        or c.type == XML_COMMENT_NODE
+        or c.type == XML_ENTITY_REF_NODE
+        or c.type == XML_PI_NODE
+    )
+
+
+cdef inline object _decode(const char* s, Py_ssize_t n):
+    return PyUnicode_DecodeUTF8(s, n, NULL)
+
+
+cdef object _run(xmlNode* c, const char** ptr, Py_ssize_t* size):
+    """The text run starting at ``c`` (lxml's ``_collectText``): ``ptr``/``size`` point at its
+    UTF-8 bytes (``size`` -1: no text node at all). Returns the bytes object that holds a run
+    of several nodes (None otherwise), which must outlive ``ptr``."""
+    cdef xmlNode* first = NULL
+    cdef xmlNode* n = c
+    cdef int count = 0
+    while n is not NULL:
+        if n.type == XML_TEXT_NODE or n.type == XML_CDATA_SECTION_NODE:
+            if first is NULL:
+                first = n
+            count += 1
+        elif n.type == XML_XINCLUDE_START or n.type == XML_XINCLUDE_END:
+            raise _Bail()
+        else:
+            break
+        n = n.next
+    if count == 0:
+        ptr[0] = NULL
+        size[0] = -1
+        return None
+    if count == 1:
+        if first.content is NULL:
+            ptr[0] = NULL
+            size[0] = 0
+        else:
+            ptr[0] = <const char*>first.content
+            size[0] = strlen(ptr[0])
+        return None
+    cdef list parts = []
+    n = first
+    while count:
+        if n.type == XML_TEXT_NODE or n.type == XML_CDATA_SECTION_NODE:
+            count -= 1
+            if n.content is not NULL:
+                parts.append(<bytes>(<const char*>n.content))
+        n = n.next
+    joined = b"".join(parts)
+    ptr[0] = PyBytes_AS_STRING(joined)
+    size[0] = PyBytes_GET_SIZE(joined)
+    return joined
+
+
+cdef inline bint _ascii_space(const char* s, Py_ssize_t n) noexcept nogil:
+    """All bytes ASCII whitespace as ``str.isspace`` sees it (then the decoded run is too)."""
+    cdef Py_ssize_t i
+    cdef unsigned char ch
+    for i in range(n):
+        ch = <unsigned char>s[i]
+        if not (ch == 32 or (9 <= ch <= 13) or (28 <= ch <= 31)):
+            return False
+    return True
+
+
+cdef object _text_of(xmlNode* c):
+    """``el.text``/``el.tail`` as lxml returns it: None, "" or the run's text."""
+    cdef const char* ptr
+    cdef Py_ssize_t size
+    keep = _run(c, &ptr, &size)
+    if size < 0:
+        return None
+    return _decode(ptr, size)
+
+
+cdef bint _has_element_child(xmlNode* c) noexcept:
+    cdef xmlNode* n = c.children
+    while n is not NULL:
+        if _is_element(n):
+            return True
+        n = n.next
+    return False
+
+
+cdef bint _holds_body(xmlNode* top) except -1:
+    """``segment._holds_body``: an element child, and an element named body below."""
+    cdef xmlNode* n
+    if not _has_element_child(top):
+        return False
+    n = top.children
+    while n is not NULL and n is not top:
+        if n.type == XML_ENTITY_REF_NODE or n.type == XML_XINCLUDE_START:
+            raise _Bail()
+        if n.type == XML_ELEMENT_NODE:
+            if n.ns is not NULL:
+                raise _Bail()
+            if strcmp(<const char*>n.name, "body") == 0:
+                return True
+            if n.children is not NULL:
+                n = n.children
+                continue
+        while n is not top and n.next is NULL:
+            n = n.parent
+        if n is top:
+            break
+        n = n.next
+    return False
+
+
+cdef object _swallowed(xmlNode* c, str page_end):
+    """``segment._swallowed_rest``: the structural checks here, the text ones in Python."""
+    cdef xmlNode* n
+    cdef xmlNode* s
+    if not page_end or _has_element_child(c):
+        return None
+    n = c
+    while n is not NULL:
+        s = n.next
+        while s is not NULL and not _is_element(s):
+            s = s.next
+        if s is not NULL:
+            return None
+        n = n.parent
+        if n is not NULL and not _is_element(n):
+            n = NULL
+    return _split_swallowed(_text_of(c.children), page_end)
+
+
+cdef tuple _info(xmlNode* c):
+    """``segment._tag_info(el.tag)``, cached by the tag's bytes."""
+    if c.ns is not NULL:
+        raise _Bail()  # el.tag would be "{uri}name"
+    key = <bytes>(<const char*>c.name)
+    info = _INFO_BY_NAME.get(key)
+    if info is None:
+        info = _tag_info(_decode(<const char*>c.name, strlen(<const char*>c.name)))
+        if len(_INFO_BY_NAME) < _INFO_BY_NAME_MAX:
+            _INFO_BY_NAME[key] = info
+    return <tuple>info
+
+
+# A per-walk cache of tag infos by name address: libxml2 interns names in the document's
+# dictionary, so one page repeats a few dozen addresses. (Only a hint: a miss or a clash goes
+# to ``_info``, and the names do not change during a walk.)
+DEF SLOTS = 256
+
+cdef inline size_t _slot(const char* name) noexcept nogil:
+    cdef size_t p = <size_t>name
+    return ((p >> 3) ^ (p >> 11)) % SLOTS
+
+
+cdef struct _Slot:
+    const char* name
+    PyObject* info
+
+
+cdef inline object _attr_value(xmlAttr* a):
+    """``el.get(name)`` of attribute node ``a`` (lxml: xmlGetNsProp, the text of its one
+    text child, "" with none)."""
+    cdef xmlNode* ch = a.children
+    if ch is NULL:
+        return ""
+    if ch.next is not NULL or (ch.type != XML_TEXT_NODE and ch.type != XML_CDATA_SECTION_NODE):
+        raise _Bail()
+    if ch.content is NULL:
+        return ""
+    return _decode(<const char*>ch.content, strlen(<const char*>ch.content))
+
+
+def walk(
+    cetree._Element root not None,
+    long source,
+    bint track_swallowed,
+    long first_index,
+    str page_end,
+):
+    """``(element_index, texts, link_chars, frames, swallowed)`` of the tree at ``root``, as
+    ``segment._walk`` computes them, or None when the tree holds what this walk does not
+    mirror (see the module docstring)."""
+    try:
+        return _walk(root._c_node, source, track_swallowed, first_index, page_end)
+    except _Bail:
+        return None
+
+
+cdef tuple _walk(
+    xmlNode* top_node, long source, bint track_swallowed, long first_index, str page_end
+):
+    cdef _Slot slots[SLOTS]
+    cdef size_t h
+    cdef xmlNode* node = top_node
+    cdef xmlNode* n
+    cdef xmlAttr* a
+    cdef const char* ptr
+    cdef Py_ssize_t size
+    cdef long element_index = first_index
+    cdef long link = 0
+    cdef long link_depth = 0
+    cdef long context
+    cdef int kind
+    cdef int hidden
+    cdef bint skip
+    cdef bint done = False
+    cdef bint have_attr
+    cdef tuple info
+    cdef tuple frame
+    cdef tuple top
+    cdef list stack = []
+    cdef list buf = []
+    cdef list out_text = []
+    cdef list out_link = []
+    cdef list out_frame = []
+    cdef list rests = []
+    cdef list keep = []  # owners of the tag infos the slots point to
+    cdef str text
+    cdef object own
+    cdef object run
+
+    for h in range(SLOTS):
+        slots[h].name = NULL
+    top = ("body", "", "", 0, first_index, first_index, 0, 0, 0, source)
+    frame = top
+
+    while True:
+        # ---- the element's start, then its first child, or its end
+        if node.type != XML_ELEMENT_NODE:
+            raise _Bail()  # an entity reference: iterwalk yields it, its tag is a function
+        h = _slot(<const char*>node.name)
+        if slots[h].name == <const char*>node.name:
+            info = <tuple>slots[h].info
+        else:
+            info = _info(node)
+            keep.append(info)
+            slots[h].name = <const char*>node.name
+            slots[h].info = <PyObject*>info
+        kind = info[1]
+        element_index += 1
+        skip = False
+        own = None
+        if info[2] and track_swallowed:  # a raw-text element
+            split = _swallowed(node, page_end)
+            if split is not None:
+                own, rest = split
+                rests.append(rest)
+        if kind == K_SKIP and not _holds_body(node):
+            skip = True
+        else:
+            if kind == K_BLOCK:
+                if buf:
+                    _flush(buf, link, frame, out_text, out_link, out_frame)
+                    link = 0
+                hidden = frame[6]
+                keywords = frame[8]
+                tokens = frame[2]
+                a = node.properties
+                if a is not NULL:
+                    cls = id_ = role = style = aria = None
+                    have_attr = False
+                    while a is not NULL:
+                        if a.ns is NULL:
+                            name = <const char*>a.name
+                            if strcmp(name, "class") == 0:
+                                if cls is None:
+                                    cls = _attr_value(a)
+                            elif strcmp(name, "id") == 0:
+                                if id_ is None:
+                                    id_ = _attr_value(a)
+                            elif strcmp(name, "role") == 0:
+                                if role is None:
+                                    role = _attr_value(a)
+                            elif strcmp(name, "style") == 0:
+                                if style is None:
+                                    style = _attr_value(a)
+                            elif strcmp(name, "aria-hidden") == 0:
+                                if aria is None:
+                                    aria = _attr_value(a)
+                            elif strcmp(name, "hidden") == 0:
+                                _attr_value(a)  # (bails on a value lxml would read differently)
+                                hidden = 1
+                        a = a.next
+                    if aria is not None and aria == "true":
+                        hidden = 1
+                    elif style and _is_hidden_style(style):
+                        hidden = 1
+                    attr_text, bits = _attr_keywords(cls, id_, role)
+                    if attr_text:
+                        keywords |= bits
+                        tokens = (attr_text + " " + tokens)[:MAX_TOKENS_CHARS].strip()
+                context = frame[7] | info[3]
+                stack.append(frame)
+                frame = (
+                    info[0],
+                    (frame[1] + ">" + info[0]) if frame[1] else info[0],
+                    tokens,
+                    frame[3] + 1,
+                    element_index,
+                    frame[4],
+                    hidden,
+                    context,
+                    keywords,
+                    NOSCRIPT_SOURCE if context & NOSCRIPT_BIT else source,
+                )
+            elif kind == K_BR:
+                if buf:
+                    _flush(buf, link, frame, out_text, out_link, out_frame)
+                    link = 0
+            elif kind == K_LINK:
+                link_depth += 1
+            # the element's text (or what an unclosed raw-text element holds of its own)
+            if own is not None:
+                if own and (buf or not own.isspace()):
+                    buf.append(own)
+                    if link_depth:
+                        link += len(own.strip())
+            else:
+                run = _run(node.children, &ptr, &size)
+                if size > 0 and (buf or not _ascii_space(ptr, size)):
+                    text = _decode(ptr, size)
+                    if buf or not text.isspace():
+                        buf.append(text)
+                        if link_depth:
+                            link += len(text.strip())
+
+        # ---- descend to the first element child (comments and PIs are skipped)
+        n = NULL
+        if not skip:
+            n = node.children
+            while n is not NULL and n.type != XML_ELEMENT_NODE:
+                if n.type == XML_ENTITY_REF_NODE:
+                    raise _Bail()
+                n = n.next
+        if n is not NULL:
+            node = n
+            continue
+
+        # ---- end events up through the ancestors until one has a next element sibling
+        while True:
+            info = _info_cached(node, slots)
+            kind = info[1]
+            if kind == K_BLOCK:
+                if buf:
+                    _flush(buf, link, frame, out_text, out_link, out_frame)
+                    link = 0
+                frame = <tuple>stack.pop()
+            elif kind == K_LINK and link_depth:
+                link_depth -= 1
+            # the tail: the text run after the element
+            run = _run(node.next, &ptr, &size)
+            if size > 0 and (buf or not _ascii_space(ptr, size)):
+                text = _decode(ptr, size)
+                if buf or not text.isspace():
+                    buf.append(text)
+                    if link_depth:
+                        link += len(text.strip())
+            if node is top_node:
+                done = True
+                break
+            n = node.next
+            while n is not NULL and n.type != XML_ELEMENT_NODE:
+                if n.type == XML_ENTITY_REF_NODE:
+                    raise _Bail()
+                n = n.next
+            if n is not NULL:
+                break
+            node = node.parent
+        if done:
+            break
+        node = n
+
+    if buf:
+        _flush(buf, link, top, out_text, out_link, out_frame)
+    return element_index, out_text, out_link, out_frame, rests
+
+
+cdef inline tuple _info_cached(xmlNode* node, _Slot* slots):
+    cdef size_t h = _slot(<const char*>node.name)
+    if slots[h].name == <const char*>node.name:
+        return <tuple>slots[h].info
+    return _info(node)
+
+
+cdef inline void _flush(
+    list buf, long link, tuple frame, list out_text, list out_link, list out_frame
+) except *:
+    text = " ".join("".join(buf).split())
+    del buf[:]
+    if text:
+        out_text.append(text)
+        out_link.append(min(link, len(text)))
+        out_frame.append(frame)

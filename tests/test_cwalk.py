@@ -1,0 +1,225 @@
+"""The compiled walk (``linesift._cwalk``) gives exactly the lines of the Python ``_walk``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import lxml.etree as etree
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from linesift import segment
+from linesift.dataset import load_readability, load_wcxb, read_page_file
+from linesift.segment import PageLines, segment_html
+
+pytestmark = pytest.mark.skipif(
+    segment._cwalk is None,
+    reason="linesift._cwalk is not built (pip install -e . builds it: needs Cython and a C "
+    "compiler)",
+)
+
+HOSTILE = Path(__file__).parent / "fixtures" / "hostile"
+
+
+def _same(a: object, b: object) -> bool:
+    return a == b or (
+        isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b)
+    )
+
+
+def _assert_same_lines(a: PageLines, b: PageLines) -> None:
+    assert a.is_html == b.is_html
+    for name, x in a.columns().items():
+        y = b.columns()[name]
+        assert len(x) == len(y), name
+        bad = [(i, u, v) for i, (u, v) in enumerate(zip(x, y, strict=True)) if not _same(u, v)]
+        assert not bad, (name, bad[:3])
+        # same types too: the feature frame's dtypes follow them
+        assert [type(u) for u in x] == [type(v) for v in y], name
+
+
+def _segment_both(html: str, monkeypatch: pytest.MonkeyPatch) -> PageLines:
+    """``segment_html`` with the Python walk and with the compiled one: the same lines."""
+    with monkeypatch.context() as m:
+        m.setattr(segment, "_walk_impl", segment._walk)
+        expected = segment_html(html)
+    with monkeypatch.context() as m:
+        m.setattr(segment, "_walk_impl", segment._walk_compiled)
+        got = segment_html(html)
+    _assert_same_lines(expected, got)
+    return got
+
+
+def _walk_both(html: str, *, compiled: bool = True) -> None:
+    """Both walks on one parsed tree: same lines, element index and swallowed rests; and the
+    compiled walk ran (did not hand the tree back to the Python walk) when ``compiled``."""
+    clean = segment._clean(html)
+    root, _ = segment._parse(clean, cleaned=True)
+    if root is None:
+        return
+    end = segment._end_key(clean)
+    results = []
+    for walk in (segment._walk, segment._walk_compiled):
+        lines, swallowed = PageLines(), []
+        index = walk(root, lines, 0, swallowed, first_index=7, page_end=end)
+        results.append((lines, swallowed, index))
+    _assert_same_lines(results[0][0], results[1][0])
+    assert results[0][1:] == results[1][1:]
+    raw = segment._cwalk.walk(root, 0, True, 7, end)
+    assert (raw is not None) == compiled
+
+
+@pytest.fixture(scope="module")
+def real_pages() -> list[str]:
+    pages = [p.source for i, p in enumerate(load_wcxb()) if i % 25 == 0][:60]
+    return pages + [p.source for p in load_readability(limit=20)]
+
+
+def test_compiled_walk_in_use() -> None:
+    assert segment.COMPILED_WALK
+    assert segment._walk_impl is segment._walk_compiled
+
+
+def test_real_pages(real_pages: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    assert len(real_pages) == 80
+    for html in real_pages:
+        _segment_both(html, monkeypatch)
+        _walk_both(html)
+
+
+def test_hostile_fixtures(monkeypatch: pytest.MonkeyPatch) -> None:
+    files = sorted(HOSTILE.glob("*.htm*"))
+    assert files
+    for path in files:
+        try:
+            html = read_page_file(path)
+        except ValueError:  # not a page (PDF, PNG, ...)
+            continue
+        _segment_both(html, monkeypatch)
+
+
+EDGE_CASES = {
+    "comment_tail": "<p>before<!-- c -->after comment</p><div>x<!--a--><!--b-->y</div>",
+    "pi_tail": "<p>a<?php echo 1; ?>after pi</p>",
+    "comment_between_blocks": "<div>one</div><!-- c -->tail<div>two</div>tail2",
+    "comment_first_child": "<div><!-- c -->text<p>p</p></div>",
+    "cdata": "<p>a<![CDATA[inside]]>b</p>",
+    "br_runs": "<p>a<br>b<br><br><br>c<br/>d</p><br><br>",
+    "nested_links": "<p>x <a href=1>one <a href=2>two</a> three</a> y <a>z</a></p>",
+    "link_whitespace": "<p><a>  spaced  link  </a> tail</p><li><a> </a></li>",
+    "link_block": "<a href=1><div>block in link</div> rest</a> after",
+    "hidden_attrs": (
+        '<div hidden>h1</div><div aria-hidden="true">h2</div><div aria-hidden="TRUE">h3</div>'
+        '<div style="display: none">h4</div><div style="VISIBILITY:hidden">h5</div>'
+        '<div style="">h6</div><div hidden="false"><p>h7</p></div><span hidden>h8</span>'
+    ),
+    "attrs": (
+        '<div class="Main CONTENT" id="Post-1" role="main"><p class="byline">by</p></div>'
+        '<nav class="menu nav"><ul class=""><li id="">x</li></ul></nav>'
+        '<section class="a" class="b" id="c" id="d">dup</section>'
+        '<div data-x="1" title="t">no keyword attrs</div><div class>empty class</div>'
+        '<div class="İstanbul ǅ ß">unicode lower</div>'
+    ),
+    "long_tokens": "".join(f'<div class="{"x" * 60} c{i}">' for i in range(6)) + "deep",
+    "skipped_holding_body": (
+        "<html><head><object><body><p>Body inside object</p></body></object></head></html>"
+    ),
+    "skipped": (
+        "<p>a<script>var x = '<p>no</p>';</script>b<style>p{}</style>c<svg><text>s</text>"
+        "</svg>d<select><option>o</option></select>e<textarea>t</textarea>f</p>"
+    ),
+    "noscript": "<noscript><div>in noscript</div><p>p<b>b</b></p></noscript><p>out</p>",
+    "unclosed_title": (
+        "<html><head><title>Page title<body><div><p>Swallowed paragraph one.</p>"
+        "<p>Two</p></div></body></html>"
+    ),
+    "unclosed_script": (
+        "<html><head><script>var a = 1;<body><p>Swallowed by a script.</p></body></html>"
+    ),
+    "unclosed_textarea": "<p>x</p><textarea>draft<div><p>rest of page</p></div>",
+    "closed_script_at_end": "<p>text</p><script>var a = '</div>';</script>",
+    "entities": "<p>a &amp; b &lt;c&gt; &nbsp;&nbsp;d &copy; &#x1F600; &bogus; &#0; &#xD800;</p>",
+    "non_ascii": (
+        "<p>日本語のテキスト。</p><p>مرحبا بالعالم</p><p>emoji 🙂🎉 text</p><h1>Ünïcödé</h1>"
+    ),
+    "unicode_spaces": "<p>\u00a0\u2003</p><p>\u3000a\u2028b\u00a0</p><a>\u00a0x\u00a0</a>",
+    "control_chars": "<p>a\x0bb\x0cc\x1cd\x1fe\x85f</p>",
+    "empty": "",
+    "whitespace": " \n\t ",
+    "only_comment": "<!-- nothing -->",
+    "text_only": "just text",
+    "tail_after_html": "<html><body><p>in</p></body></html>after html",
+    "inline_soup": "<b>bold <i>italic</b> still</i> <u>u</u><span>s<em>e</em></span>",
+    "tables": "<table><tr><td>a</td><td>b<td>c</table><dl><dt>t<dd>d</dl>",
+    "headings": "<h1>one</h1><h2>two<code>c</code></h2><pre>  pre  text  </pre>",
+    "namespaced_tag": "<svg:rect>svg rect</svg:rect><x:p>xp</x:p><o:p>office</o:p>",
+    "upper_case": "<DIV CLASS='Nav'><P>upper</P></DIV>",
+    "deep_nesting": "<div>" * 500 + "deep text" + "</div>" * 500 + "<p>after</p>",
+    "past_limit": "<div>" * 3000 + "too deep" + "</div>" * 3000,
+    "json_ld": (
+        '<script type="application/ld+json">{"articleBody": "An article body long enough '
+        'to be a structured line in JSON-LD."}</script><p>Visible.</p>'
+    ),
+    "xml_decl": "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>",
+    "frameset": "<frameset><frame src=x><noframes><p>no frames</p></noframes></frameset>",
+    "many_tags": "".join(f"<t{i}>w{i}</t{i}>" for i in range(400)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EDGE_CASES))
+def test_edge_cases(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    html = EDGE_CASES[name]
+    _segment_both(html, monkeypatch)
+    _walk_both(html)
+
+
+def test_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a str that cannot be encoded goes to lxml as it is
+    for html in ("<p>a\ud800b</p><p>c</p>", "<div class='x\udfff'>t\ud83d</div>"):
+        _segment_both(html, monkeypatch)
+        _walk_both(html)
+
+
+def test_swallowed_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _segment_both(EDGE_CASES["unclosed_title"], monkeypatch)
+    assert "Swallowed paragraph one." in lines.text
+
+
+def test_fallback_to_python_walk() -> None:
+    """Trees libxml2's HTML parser never builds go to the Python walk, with the same lines."""
+    xhtml = etree.fromstring(
+        b'<html xmlns="http://www.w3.org/1999/xhtml"><body><p class="c">x</p>t</body></html>'
+    )
+    entity = etree.fromstring(
+        b'<!DOCTYPE html [<!ENTITY e "ent">]><html><body><p>a&e;b</p></body></html>',
+        etree.XMLParser(resolve_entities=False),
+    )
+    for root in (xhtml, entity):
+        assert segment._cwalk.walk(root, 0, True, 0, "") is None
+        a, b = PageLines(), PageLines()
+        assert segment._walk(root, a, 0, []) == segment._walk_compiled(root, b, 0, [])
+        _assert_same_lines(a, b)
+        assert a.text
+
+
+SOUP = [
+    "<html>", "</html>", "<head>", "</head>", "<body>", "</body>", "<title>", "</title>",
+    "<div>", "</div>", "<p>", "</p>", "<a href='/x'>", "</a>", "<br>", "<b>", "</b>",
+    "<script>", "</script>", "<style>", "</style>", "<noscript>", "</noscript>", "<table>",
+    "<td>", "<li>", "<nav class='menu'>", "</nav>", "<span hidden>", "</span>", "<svg>",
+    "</svg>", "<textarea>", "<object>", "<select>", "<option>", "<xmp>", "<!--", "-->",
+    "<?pi x?>", "<![CDATA[", "]]>", "<", ">", "</", "&amp;", "&bogus;", "&#0;", " ", "\n",
+    "\u00a0", "text", "Word ", "日本語", "🙂", "<div style='display:none'>",
+    "<p aria-hidden=true class='content main'>",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(SOUP), max_size=80))
+def test_tag_soup(tokens: list[str]) -> None:
+    html = "".join(tokens)
+    _walk_both(html)
+    with pytest.MonkeyPatch.context() as m:
+        _segment_both(html, m)
