@@ -1,13 +1,19 @@
 """Builds the optional compiled segmentation walk ``linesift._cwalk`` (see segment.py).
 
 Everything else about the package is in pyproject.toml. Without Cython, lxml's headers or a C
-compiler the package installs without the extension and ``segment`` uses its Python walk.
+compiler the package installs without the extension, and ``segment`` uses its Python walk.
 """
+
+from pathlib import Path
 
 from setuptools import Extension, setup
 
+SOURCE = "src/linesift/_cwalk.pyx"
+
 
 def _extensions() -> list[Extension]:
+    if not (Path(__file__).parent / SOURCE).exists():
+        return []
     try:
         import lxml
         from Cython.Build import cythonize
@@ -15,11 +21,15 @@ def _extensions() -> list[Extension]:
         return []
     ext = Extension(
         "linesift._cwalk",
-        ["src/linesift/_cwalk.pyx"],
-        include_dirs=lxml.get_include(),
+        [SOURCE],
+        include_dirs=[d for d in lxml.get_include() if not d.endswith("__pycache__")],
         optional=True,  # a failed compile is a warning, not a failed install
     )
-    return cythonize([ext], compiler_directives={"language_level": 3})
+    try:
+        return cythonize([ext], compiler_directives={"language_level": 3})
+    except Exception as exc:  # any Cython failure: install with the Python walk
+        print(f"warning: linesift._cwalk not built ({exc})")
+        return []
 
 
 setup(ext_modules=_extensions())
