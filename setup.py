@@ -23,13 +23,17 @@ def _extensions() -> list[Extension]:
         "linesift._cwalk",
         [SOURCE],
         include_dirs=[d for d in lxml.get_include() if not d.endswith("__pycache__")],
-        optional=True,  # a failed compile is a warning, not a failed install
     )
     try:
-        return cythonize([ext], compiler_directives={"language_level": 3})
+        extensions = cythonize([ext], compiler_directives={"language_level": 3})
     except Exception as exc:  # any Cython failure: install with the Python walk
         print(f"warning: linesift._cwalk not built ({exc})")
         return []
+    for extension in extensions:
+        # a failed compile is a warning, not a failed install (set here: cythonize makes new
+        # Extension objects and drops ``optional``)
+        extension.optional = True
+    return extensions
 
 
 setup(ext_modules=_extensions())
