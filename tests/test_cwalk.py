@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import lxml.etree as etree
@@ -78,8 +79,12 @@ def real_pages() -> list[str]:
 
 
 def test_compiled_walk_in_use() -> None:
-    assert segment.COMPILED_WALK
-    assert segment._walk_impl is segment._walk_compiled
+    if os.environ.get("LINESIFT_PURE_PYTHON"):
+        assert not segment.COMPILED_WALK
+        assert segment._walk_impl is segment._walk
+    else:
+        assert segment.COMPILED_WALK
+        assert segment._walk_impl is segment._walk_compiled
 
 
 def test_real_pages(real_pages: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
