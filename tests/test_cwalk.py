@@ -209,6 +209,22 @@ def test_fallback_to_python_walk() -> None:
         assert a.text
 
 
+def test_adjacent_text_nodes() -> None:
+    """Runs of several text/CDATA nodes (an XML tree that keeps CDATA sections: the HTML
+    parser merges text) are one ``text``/``tail`` string for both walks."""
+    xml = (
+        b"<html><body><p>a<![CDATA[ b ]]>c<a>  <![CDATA[  ]]>  </a><![CDATA[x]]>  y</p>"
+        b"<div><a> <![CDATA[ link ]]> text </a></div><li><![CDATA[]]></li>"
+        b"<p><![CDATA[ \xc2\xa0 ]]><b>bold</b>tail<![CDATA[ more ]]></p></body></html>"
+    )
+    root = etree.fromstring(xml, etree.XMLParser(strip_cdata=False))
+    assert segment._cwalk.walk(root, 0, True, 0, "") is not None
+    a, b = PageLines(), PageLines()
+    assert segment._walk(root, a, 0, []) == segment._walk_compiled(root, b, 0, [])
+    _assert_same_lines(a, b)
+    assert "a b c" in a.text[0]
+
+
 SOUP = [
     "<html>", "</html>", "<head>", "</head>", "<body>", "</body>", "<title>", "</title>",
     "<div>", "</div>", "<p>", "</p>", "<a href='/x'>", "</a>", "<br>", "<b>", "</b>",
