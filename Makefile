@@ -9,7 +9,9 @@ export DO_NOT_TRACK := true
 
 # `make train` needs only the package (training is plain Python stages); the test suite
 # also needs pytest, ruff, DVC, notebooks, Spark and datatrove (the dev extras).
-$(BIN)/linesift: pyproject.toml
+# (again when the compiled segmentation walk's source changes: an editable install does not
+# rebuild it by itself)
+$(BIN)/linesift: pyproject.toml setup.py src/linesift/_cwalk.pyx
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -U pip
 	$(BIN)/python -m pip install -q -e .
