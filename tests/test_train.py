@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import pickle
 
 import numpy as np
 import pytest
@@ -98,6 +99,8 @@ def test_saved_model_round_trip_and_refusals(trained, wcxb_pages, tmp_path):
     c = Extractor(model=lazy).predict_lines(html, format="html")
     assert [x.probability for x in c] == [x.probability for x in a]
     assert lazy._loader is not None  # ... nor needed
+    clone = pickle.loads(pickle.dumps(lazy))  # e.g. shipped to Spark or datatrove workers
+    assert clone.estimator.get_params() == lazy.estimator.get_params()
     assert lazy.estimator is not None and lazy.stack_estimator is not None  # on demand
 
     # flat trees changed after training are refused

@@ -14,6 +14,7 @@ so that it needs neither scikit-learn nor skops (seconds of start-up, ~90 MB).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -239,18 +240,28 @@ def load_model(directory: str | Path, *, estimators: bool = True) -> LineModel:
     trees = _load_trees(directory, card.get("trees"))
     stack_trees = _load_trees(directory, stack_card.get("trees"))
 
-    def load_estimators() -> tuple[Any, Any]:
-        estimator = load_verified(model_path, card.get("sha256"))
-        stack = None
-        if stack_card:
-            stack = load_verified(directory / STACK_FILE, stack_card.get("sha256"))
-        return estimator, stack
-
+    # a partial of a module function, not a closure: a model (and what holds it, e.g. a
+    # datatrove step) must pickle
+    load_estimators = functools.partial(
+        _load_estimators,
+        model_path,
+        card.get("sha256"),
+        directory / STACK_FILE if stack_card else None,
+        stack_card.get("sha256"),
+    )
     complete = trees is not None and (stack_trees is not None or not stack_card)
     if estimators or not complete:
         estimator, stack = load_estimators()
         return LineModel(estimator, card, stack, trees=trees, stack_trees=stack_trees)
     return LineModel(card=card, trees=trees, stack_trees=stack_trees, loader=load_estimators)
+
+
+def _load_estimators(
+    model_path: Path, sha256: str | None, stack_path: Path | None, stack_sha256: str | None
+) -> tuple[Any, Any]:
+    estimator = load_verified(model_path, sha256)
+    stack = load_verified(stack_path, stack_sha256) if stack_path is not None else None
+    return estimator, stack
 
 
 def _load_trees(directory: Path, entry: dict[str, Any] | None) -> Any:
