@@ -543,12 +543,15 @@ def _walk(
             out_frame.append(frame)
         link = 0
 
-    walker = etree.iterwalk(root, events=("start", "end"))
+    # comments and processing instructions come as one "comment"/"pi" event each: their own
+    # text is no page text, their tail is (``a<!--c-->b`` shows as "ab"). They open no frame
+    # and take no element index. (An entity reference comes as "start" and "end".)
+    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
     for event, el in walker:
         tag = el.tag
         name, kind, raw, flag = tag_info(tag) or _tag_info(tag)
         if event == "start":
-            if kind == _COMMENT:
+            if kind == _COMMENT:  # an entity reference
                 continue
             element_index += 1
             text = None
@@ -603,13 +606,15 @@ def _walk(
                     flush(frame)
             elif kind == _LINK:
                 link_depth += 1
-        else:  # end
+        elif event == "end":
             if kind == _BLOCK:
                 if buf:
                     flush(frame)
                 frame = stack.pop()
             elif kind == _LINK and link_depth:
                 link_depth -= 1
+            text = el.tail
+        else:  # a comment or processing instruction: only its tail
             text = el.tail
         # whitespace that would start a line is dropped at once (normalize_space drops it
         # anyway): the indentation between block elements then costs no flush
