@@ -205,9 +205,14 @@ def test_edge_cases(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # a str that cannot be encoded goes to lxml as it is
-    for html in ("<p>a\ud800b</p><p>c</p>", "<div class='x\udfff'>t\ud83d</div>"):
-        _segment_both(html, monkeypatch)
+    # a str that cannot be encoded goes to libxml2 as UTF-8 with U+FFFD for lone surrogates
+    for html in (
+        "<p>a\ud800b</p><p>c</p>",
+        "<div class='x\udfff'>t\ud83d</div>",
+        "<p>\ud83d\ude00 x<!-- \ud800 -->y</p>",
+    ):
+        lines = _segment_both(html, monkeypatch)
+        assert len(lines.text) == html.count("<p>") + html.count("<div")
         _walk_both(html)
 
 

@@ -206,6 +206,24 @@ def test_a_comments_own_text_is_never_page_text() -> None:
     assert lines.text == ["T", "ab"]
 
 
+# ---------------------------------------------------------------- surrogates
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    # a str with a lone surrogate cannot be encoded as UTF-8: it used to reach libxml2 as a
+    # str, which dropped everything after the surrogate
+    assert segment_html("<p>a\ud800b</p><p>c</p>").text == ["a\ufffdb", "c"]
+    assert segment_html("<p>x\udfff</p><p>y\ud800\ud800</p><p>z</p>").text == [
+        "x\ufffd",
+        "y\ufffd\ufffd",
+        "z",
+    ]
+    # a high + low pair is the character it encodes
+    assert segment_html("<p>\ud83d\ude00 smile</p><p>end</p>").text == ["\U0001f600 smile", "end"]
+    lines = segment_html("<div class='nav\udfff'><p>t\ud83d</p></div><p>after</p>")
+    assert lines.text == ["t\ufffd", "after"]
+
+
 # ---------------------------------------------------------------- context and keywords
 
 
