@@ -111,6 +111,30 @@ EDGE_CASES = {
     "comment_between_blocks": "<div>one</div><!-- c -->tail<div>two</div>tail2",
     "comment_first_child": "<div><!-- c -->text<p>p</p></div>",
     "cdata": "<p>a<![CDATA[inside]]>b</p>",
+    "comment_pi_cdata_blocks": (
+        "<html><body><p>a<!--c-->b</p><p>next <?pi x?> after</p><div>x<![CDATA[y]]>z</div>"
+        "</body></html>"
+    ),
+    "comment_in_link": (
+        '<p>See <a href="/">the<!-- c --> link<?pi x?>text</a> end.</p>'
+        "<a><!-- c --> <!-- d -->  </a><li><a>x<!--c--></a><!--d-->y</li>"
+    ),
+    "comment_line_start": (
+        "<div><!-- c -->\n  Starts the line. <p>p</p></div><div><!-- c -->  \n  </div>"
+        "<p><!-- a --><!-- b -->two<!-- c --></p><br><!-- c -->after br"
+    ),
+    "comment_whitespace_tail": "<p>a<!-- c --> <b>b</b><!-- d -->\n</p><!-- e -->\t<p>c</p>",
+    "comments_in_skipped": (
+        "<p>Kept.</p><svg><!-- c -->svg tail<text>t</text></svg>"
+        "<select><option>o</option><!-- c -->select tail</select>"
+        "<template><!-- c -->template tail</template><object><!--c-->obj</object>"
+        "<script>/* <!-- c --> */ s</script><style><!-- p {} --> style</style><p>Also.</p>"
+    ),
+    "comment_in_skipped_holding_body": (
+        "<html><head><object><!--a-->x<body><p>in<!--b-->side</p></body><!--c-->y</object>"
+        "</head></html>"
+    ),
+    "comment_outside_html": "<!-- a -->before<html><!-- b -->in<body>x</body></html><!--c-->z",
     "br_runs": "<p>a<br>b<br><br><br>c<br/>d</p><br><br>",
     "nested_links": "<p>x <a href=1>one <a href=2>two</a> three</a> y <a>z</a></p>",
     "link_whitespace": "<p><a>  spaced  link  </a> tail</p><li><a> </a></li>",
@@ -181,9 +205,14 @@ def test_edge_cases(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
-    # a str that cannot be encoded goes to lxml as it is
-    for html in ("<p>a\ud800b</p><p>c</p>", "<div class='x\udfff'>t\ud83d</div>"):
-        _segment_both(html, monkeypatch)
+    # a str that cannot be encoded goes to libxml2 as UTF-8 with U+FFFD for lone surrogates
+    for html in (
+        "<p>a\ud800b</p><p>c</p>",
+        "<div class='x\udfff'>t\ud83d</div>",
+        "<p>\ud83d\ude00 x<!-- \ud800 -->y</p>",
+    ):
+        lines = _segment_both(html, monkeypatch)
+        assert len(lines.text) == html.count("<p>") + html.count("<div")
         _walk_both(html)
 
 
@@ -223,6 +252,24 @@ def test_adjacent_text_nodes() -> None:
     assert segment._walk(root, a, 0, []) == segment._walk_compiled(root, b, 0, [])
     _assert_same_lines(a, b)
     assert "a b c" in a.text[0]
+
+
+def test_xml_comments_and_pis() -> None:
+    """Comment and processing-instruction nodes (the HTML parser makes comments of PIs; an
+    XML tree keeps them): both walks keep their tails, not their text."""
+    xml = (
+        b"<html><body><?top pi?>start<p>a<!-- c -->b<?pi x?>c<a>l<?p?>ink<!--d--> </a></p>"
+        b"<div><!-- c -->  <?pi?>  </div><!--e-->tail<?pi?> more<p>x</p><!-- f --></body>"
+        b"<!-- g -->after body</html>"
+    )
+    root = etree.fromstring(xml)
+    assert root.xpath("count(//processing-instruction())") == 5
+    assert segment._cwalk.walk(root, 0, True, 0, "") is not None
+    a, b = PageLines(), PageLines()
+    assert segment._walk(root, a, 0, []) == segment._walk_compiled(root, b, 0, [])
+    _assert_same_lines(a, b)
+    assert a.text == ["start", "abclink", "tail more", "x", "after body"]
+    assert a.link_chars[1] == len("link")
 
 
 SOUP = [

@@ -143,6 +143,87 @@ def test_tail_text_after_a_skipped_element_is_kept() -> None:
     assert "Before after the script." in lines.text
 
 
+# ---------------------------------------------------------------- comments and PIs
+
+
+def test_text_after_a_comment_or_pi_is_kept_without_a_space() -> None:
+    # a browser shows "ab": the text nodes around a comment are adjacent. libxml2 (2.14) reads
+    # a processing instruction and a CDATA section in HTML as (bogus) comments, as browsers do
+    html = (
+        "<html><body><p>a<!--c-->b</p><p>next <?pi x?> after</p>"
+        "<div>x<![CDATA[y]]>z</div></body></html>"
+    )
+    lines = segment_html(html)
+    assert lines.text == ["ab", "next after", "xz"]
+    assert lines.tag == ["p", "p", "div"]
+    # a whitespace tail separates words, as a browser's space does
+    assert _body("<p>a<!-- c --> <b>b</b></p>").text == ["T", "a b"]
+
+
+def test_comment_and_pi_tails_inside_a_link_count_as_link_chars() -> None:
+    lines = _body('<p>See <a href="/">the<!-- c --> link<?pi x?>text</a> end.</p>')
+    assert lines.text == ["T", "See the linktext end."]
+    assert _row(lines, "See the linktext end.")["link_chars"] == len("thelinktext")
+
+
+def test_comment_tail_between_blocks_is_its_own_line() -> None:
+    lines = _body("<div>one</div><!-- c -->tail text<div>two</div><!-- d -->")
+    assert lines.text == ["T", "one", "tail text", "two"]
+    assert _row(lines, "tail text")["tag"] == "body"
+
+
+def test_comment_tail_at_a_line_start() -> None:
+    lines = _body(
+        "<div><!-- c -->\n  Starts the line. <p>p</p></div><div><!-- c -->  \n  </div>"
+        "<p><!-- a --><!-- b -->two comments<!-- c --></p>"
+    )
+    assert lines.text == ["T", "Starts the line.", "p", "two comments"]
+    assert _row(lines, "Starts the line.")["tag"] == "div"
+
+
+def test_comments_take_no_element_index() -> None:
+    plain = _body("<p>x</p><div>y<p>z</p></div>")
+    commented = _body("<!--a--><p>x</p><!--b--><div>y<!--c--><p>z</p></div>")
+    assert commented.text == plain.text
+    assert commented.dom_index == plain.dom_index
+    assert commented.container == plain.container
+
+
+def test_comments_inside_skipped_elements_stay_skipped() -> None:
+    lines = _body(
+        "<p>Kept.</p>"
+        "<svg><!-- c -->svg tail<text>t</text></svg>"
+        "<select><option>o</option><!-- c -->select tail</select>"
+        "<template><!-- c -->template tail</template>"
+        "<script>/* <!-- c --> */ script</script><style><!-- p {} --> style</style>"
+        "<p>Also kept.</p>"
+    )
+    assert lines.text == ["T", "Kept.", "Also kept."]
+
+
+def test_a_comments_own_text_is_never_page_text() -> None:
+    lines = _body("<p>a<!-- <p>not text</p> -->b</p><!-- only a comment -->")
+    assert lines.text == ["T", "ab"]
+
+
+# ---------------------------------------------------------------- surrogates
+
+
+def test_lone_surrogates_become_replacement_characters() -> None:
+    # a str with a lone surrogate cannot be encoded as UTF-8: it used to reach libxml2 as a
+    # str, which dropped everything after the surrogate
+    assert segment_html("<p>a\ud800b</p><p>c</p>").text == ["a\ufffdb", "c"]
+    assert segment_html("<p>x\udfff</p><p>y\ud800\ud800</p><p>z</p>").text == [
+        "x\ufffd",
+        "y\ufffd\ufffd",
+        "z",
+    ]
+    # a high + low pair is the character it encodes
+    assert segment_html("<p>\ud83d\ude00 smile</p><p>end</p>").text == ["\U0001f600 smile", "end"]
+    lines = segment_html("<div class='nav\udfff'><p>t\ud83d</p></div><p>after</p>")
+    assert lines.text == ["t\ufffd", "after"]
+
+
 # ---------------------------------------------------------------- context and keywords
 
 

@@ -8,11 +8,11 @@ nodes lxml wraps (``node.type``/``name``/``children``/``next``/``parent``/``cont
 text and the class/id/role/style values of block elements. It never calls into libxml2 (lxml
 links it statically), so it needs lxml's headers at build time only.
 
-It reproduces what ``iterwalk(root, events=("start", "end"))`` and lxml's properties do:
+It reproduces what ``iterwalk(root, events=("start", "end", "comment", "pi"))`` and lxml's
+properties do:
 
-- the walk visits element nodes; comments and processing instructions are skipped *with*
-  their tails (iterwalk yields no event for them, and the text after one is nobody's
-  ``text`` or ``tail``);
+- the walk visits element nodes; of a comment or processing instruction it reads only the
+  tail (the text after it), where iterwalk yields it: after the text or tail before it;
 - ``el.text`` is the run of text/CDATA nodes before the first other child, ``el.tail`` the run
   after the element (one ``str`` per run: ``isspace``/``strip`` apply to the whole run);
 - ``len(el)``/``getnext()``/``getparent()`` count comments and PIs as elements, and
@@ -154,6 +154,22 @@ cdef inline bint _ascii_space(const char* s, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef inline long _append_run(xmlNode* c, list buf, long link_depth) except -1:
+    """``_walk``'s handling of a ``text``/``tail``: append the text run at ``c`` to ``buf``
+    (whitespace that would start a line is dropped); returns the chars it adds to ``link``."""
+    cdef const char* ptr
+    cdef Py_ssize_t size
+    cdef str text
+    keep = _run(c, &ptr, &size)
+    if size > 0 and (buf or not _ascii_space(ptr, size)):
+        text = _decode(ptr, size)
+        if buf or not text.isspace():
+            buf.append(text)
+            if link_depth:
+                return len(text.strip())
+    return 0
+
+
 cdef object _text_of(xmlNode* c):
     """``el.text``/``el.tail`` as lxml returns it: None, "" or the run's text."""
     cdef const char* ptr
@@ -282,8 +298,6 @@ cdef tuple _walk(
     cdef xmlNode* node = top_node
     cdef xmlNode* n
     cdef xmlAttr* a
-    cdef const char* ptr
-    cdef Py_ssize_t size
     cdef long element_index = first_index
     cdef long link = 0
     cdef long link_depth = 0
@@ -303,9 +317,7 @@ cdef tuple _walk(
     cdef list out_frame = []
     cdef list rests = []
     cdef list keep = []  # owners of the tag infos the slots point to
-    cdef str text
     cdef object own
-    cdef object run
 
     for h in range(SLOTS):
         slots[h].name = NULL
@@ -404,20 +416,16 @@ cdef tuple _walk(
                     if link_depth:
                         link += len(own.strip())
             else:
-                run = _run(node.children, &ptr, &size)
-                if size > 0 and (buf or not _ascii_space(ptr, size)):
-                    text = _decode(ptr, size)
-                    if buf or not text.isspace():
-                        buf.append(text)
-                        if link_depth:
-                            link += len(text.strip())
+                link += _append_run(node.children, buf, link_depth)
 
-        # ---- descend to the first element child (comments and PIs are skipped)
+        # ---- descend to the first element child, past comments and PIs (with their tails)
         n = NULL
         if not skip:
             n = node.children
             while n is not NULL and n.type != XML_ELEMENT_NODE:
-                if n.type == XML_ENTITY_REF_NODE:
+                if n.type == XML_COMMENT_NODE or n.type == XML_PI_NODE:
+                    link += _append_run(n.next, buf, link_depth)
+                elif n.type == XML_ENTITY_REF_NODE:
                     raise _Bail()
                 n = n.next
         if n is not NULL:
@@ -436,19 +444,16 @@ cdef tuple _walk(
             elif kind == K_LINK and link_depth:
                 link_depth -= 1
             # the tail: the text run after the element
-            run = _run(node.next, &ptr, &size)
-            if size > 0 and (buf or not _ascii_space(ptr, size)):
-                text = _decode(ptr, size)
-                if buf or not text.isspace():
-                    buf.append(text)
-                    if link_depth:
-                        link += len(text.strip())
+            link += _append_run(node.next, buf, link_depth)
             if node is top_node:
                 done = True
                 break
+            # on to the next element sibling, past comments and PIs (with their tails)
             n = node.next
             while n is not NULL and n.type != XML_ELEMENT_NODE:
-                if n.type == XML_ENTITY_REF_NODE:
+                if n.type == XML_COMMENT_NODE or n.type == XML_PI_NODE:
+                    link += _append_run(n.next, buf, link_depth)
+                elif n.type == XML_ENTITY_REF_NODE:
                     raise _Bail()
                 n = n.next
             if n is not NULL:

@@ -285,20 +285,20 @@ def _parse(html: str, cleaned: bool = False) -> tuple[etree._Element | None, boo
 
     The page goes to libxml2 as UTF-8 bytes: lxml hands it a ``str``'s own buffer as
     ISO-8859-1, UTF-16LE or UCS-4LE, which libxml2 then converts to UTF-8 (slowly for
-    UCS-4: 1.6x the time of encoding and parsing UTF-8). A ``str`` that cannot be encoded (a
-    lone surrogate) is passed as it is.
+    UCS-4: 1.6x the time of encoding and parsing UTF-8). A ``str`` holding surrogates (which
+    UTF-8 cannot encode) is first repaired: a high+low pair becomes the character it encodes,
+    a lone surrogate U+FFFD (handed over as a ``str``, libxml2 dropped the page after it).
     """
     if not cleaned:  # ``_clean`` scans the whole page: once is enough
         html = _clean(html)
     if not html or html.isspace():  # as ``not html.strip()``, without copying the page
         return None, False
-    source: str | bytes
     try:
         source = html.encode("utf-8")
-        parser = etree.HTMLParser(huge_tree=True, encoding="utf-8")
-    except UnicodeEncodeError:
-        source = html
-        parser = etree.HTMLParser(huge_tree=True)
+    except UnicodeEncodeError:  # surrogates: a pair becomes its character, a lone one U+FFFD
+        fixed = html.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        source = fixed.encode("utf-8")
+    parser = etree.HTMLParser(huge_tree=True, encoding="utf-8")
     try:
         root = etree.fromstring(source, parser)
     except (etree.ParserError, ValueError):
@@ -543,12 +543,15 @@ def _walk(
             out_frame.append(frame)
         link = 0
 
-    walker = etree.iterwalk(root, events=("start", "end"))
+    # comments and processing instructions come as one "comment"/"pi" event each: their own
+    # text is no page text, their tail is (``a<!--c-->b`` shows as "ab"). They open no frame
+    # and take no element index. (An entity reference comes as "start" and "end".)
+    walker = etree.iterwalk(root, events=("start", "end", "comment", "pi"))
     for event, el in walker:
         tag = el.tag
         name, kind, raw, flag = tag_info(tag) or _tag_info(tag)
         if event == "start":
-            if kind == _COMMENT:
+            if kind == _COMMENT:  # an entity reference
                 continue
             element_index += 1
             text = None
@@ -603,13 +606,15 @@ def _walk(
                     flush(frame)
             elif kind == _LINK:
                 link_depth += 1
-        else:  # end
+        elif event == "end":
             if kind == _BLOCK:
                 if buf:
                     flush(frame)
                 frame = stack.pop()
             elif kind == _LINK and link_depth:
                 link_depth -= 1
+            text = el.tail
+        else:  # a comment or processing instruction: only its tail
             text = el.tail
         # whitespace that would start a line is dropped at once (normalize_space drops it
         # anyway): the indentation between block elements then costs no flush
