@@ -10,6 +10,7 @@ import lxml.html
 import pytest
 
 from linesift import config
+from linesift import segment as segment_module
 from linesift.dataset import read_page_file
 from linesift.segment import (
     CONTEXT_BIT,
@@ -492,3 +493,18 @@ def test_keyword_bits_per_class_name_equal_one_pass_over_the_attribute_text() ->
     ):
         assert _keyword_bits(text) == one_pass(text), text
     assert _keyword_bits("menu footer") == _KEYWORD_BIT["nav"] | _KEYWORD_BIT["footer"]
+
+
+def test_end_html_tags_dropped_unless_one_ends_the_page():
+    """Every ``</html>`` is dropped when text follows one (libxml2 would stop there); a
+    single one that ends the page stays (nothing to lose, no copy of the page), with the
+    same lines either way."""
+    body = "<html><body><p>First paragraph.</p></body>"
+    assert segment_module._clean(body + "</html>\n") == body + "</html>\n"
+    assert segment_module._clean(body + "</HTML >") == body + "</HTML >"
+    assert segment_module._clean(body + "</html><p>After.</p></html>") == body + "<p>After.</p>"
+    assert segment_html(body + "</html>\n").text == segment_html(body).text == ["First paragraph."]
+    assert segment_html(body + "</html><p>After.</p></html>").text == [
+        "First paragraph.",
+        "After.",
+    ]

@@ -311,8 +311,16 @@ def _parse(html: str, cleaned: bool = False) -> tuple[etree._Element | None, boo
 
 def _clean(html: str) -> str:
     """What lxml must not see: an XML declaration (lxml refuses a str with an encoding
-    declaration) and ``</html>`` tags (see ``_END_HTML_RE``). Idempotent."""
-    return _END_HTML_RE.sub("", _XML_DECL_RE.sub("", html, count=1))
+    declaration) and ``</html>`` tags (see ``_END_HTML_RE``). Idempotent.
+
+    A page's one ``</html>`` at its very end (followed by whitespace only, as on most
+    pages) stays: libxml2 stops there with nothing left to lose, and removing it would copy
+    the whole page (~0.5 ms a page: 2/3 of this function's time)."""
+    html = _XML_DECL_RE.sub("", html, count=1)
+    first = _END_HTML_RE.search(html)
+    if first is None or html[first.end() :].isspace() or first.end() == len(html):
+        return html
+    return _END_HTML_RE.sub("", html)
 
 
 def segment_html(html: str, *, structured: bool = True) -> PageLines:
