@@ -119,6 +119,10 @@ class FlatTrees:
             if X.ndim != 2 or X.shape[1] != len(self.columns):
                 raise ValueError(f"expected {len(self.columns)} feature columns")
             data = self.encode(X)
+        return self._probability_of(data)
+
+    def _probability_of(self, data: np.ndarray) -> np.ndarray:
+        """The probabilities of the rows of the trees' input matrix (``encode``'s output)."""
         raw = _raw_scores(data, *self.arrays, self.baseline, np.empty(len(data)))
         from scipy.special import expit  # scikit-learn's inverse logit link, bit for bit
 
@@ -287,14 +291,11 @@ _COMPILED: weakref.WeakKeyDictionary[Any, FlatTrees | None] = weakref.WeakKeyDic
 
 
 def _fast(estimator: Any, flat: FlatTrees, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-    if isinstance(X, np.ndarray):
-        data = flat.encode(X)
-    elif list(X.columns) == flat.columns:
-        data = flat.matrix(X)
-    else:  # let scikit-learn validate (and raise its error)
+    if isinstance(X, pd.DataFrame) and list(X.columns) != flat.columns:
+        # let scikit-learn validate (and raise its error)
         data = np.ascontiguousarray(estimator._preprocess_X(X, reset=False), dtype=np.float64)
-    raw = _raw_scores(data, *flat.arrays, flat.baseline, np.empty(len(data)))
-    return estimator._loss.predict_proba(raw)[:, 1]
+        return flat._probability_of(data)
+    return flat.probability(X)
 
 
 def feature_matrix(columns: Mapping[str, np.ndarray], names: Sequence[str]) -> np.ndarray:
