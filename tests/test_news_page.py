@@ -37,7 +37,7 @@ def test_keeps_title_and_every_paragraph(kept):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="known gap (open issue): the text model keeps 4 of the 7 headline-ticker lines "
+    reason="known gap (open issue): the text model keeps 5 of the 7 headline-ticker lines "
     "above the title; it must drop them",
 )
 def test_drops_ticker_and_footer(kept):
