@@ -233,10 +233,6 @@ def load_model(directory: str | Path, *, estimators: bool = True) -> LineModel:
     card = json.loads(card_path.read_text("utf-8"))
     check_card(card, str(directory))
     stack_card = card.get("stack") or {}
-    # every file is checked now, even those whose loading waits for a first use
-    _verify(model_path, card.get("sha256"))
-    if stack_card:
-        _verify(directory / STACK_FILE, stack_card.get("sha256"))
     trees = _load_trees(directory, card.get("trees"))
     stack_trees = _load_trees(directory, stack_card.get("trees"))
 
@@ -251,8 +247,13 @@ def load_model(directory: str | Path, *, estimators: bool = True) -> LineModel:
     )
     complete = trees is not None and (stack_trees is not None or not stack_card)
     if estimators or not complete:
-        estimator, stack = load_estimators()
+        estimator, stack = load_estimators()  # each file verified as it is loaded
         return LineModel(estimator, card, stack, trees=trees, stack_trees=stack_trees)
+    # the skops files are unpacked on first use only, but checked now as well: a changed
+    # file is refused at load, whether or not it is ever needed
+    _verify(model_path, card.get("sha256"))
+    if stack_card:
+        _verify(directory / STACK_FILE, stack_card.get("sha256"))
     return LineModel(card=card, trees=trees, stack_trees=stack_trees, loader=load_estimators)
 
 
