@@ -100,6 +100,18 @@ def test_position_and_page_features(text_batch: pd.DataFrame) -> None:
 def test_repeat_count_is_case_insensitive_and_per_page(text_batch: pd.DataFrame) -> None:
     # "Hello world." and "hello WORLD." repeat on page 1; page 2's copy counts only there
     assert text_batch.repeat_count.tolist() == [2, 1, 1, 2, 1, 1]
+    # the second "hello world" is a later copy; the German page's copy is its page's first
+    assert text_batch.copy_index.tolist() == [0, 0, 0, 1, 0, 0]
+
+
+def test_copy_index_counts_earlier_copies_on_real_pages() -> None:
+    pages = list(load_wcxb(limit=6))
+    frame = lines_frame([segment_html(p.source) for p in pages])
+    x = featurize(frame, "html")
+    expected = frame.groupby(["page", frame["text"].str.lower()], sort=False).cumcount()
+    assert (x.copy_index.to_numpy() == expected.to_numpy()).all()
+    assert (x.copy_index > 0).sum() > 5  # these pages repeat some lines
+    assert ((x.copy_index > 0) <= (x.repeat_count > 1)).all()
 
 
 def test_lines_under_a_section_heading_count_lines_and_long_lines_since() -> None:

@@ -38,7 +38,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "6"
+SCHEMA_VERSION = "7"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -220,6 +220,10 @@ def _html_feature_names() -> list[str]:
         "stop_count",
         # repetition
         "repeat_count",
+        # earlier lines of the page with the same text: the gold (and the labels) have a
+        # repeated text once, so a later copy (a heading repeated in a sticky bar, a
+        # product blurb shown twice) reads differently from the first
+        "copy_index",
         # position
         "rel_index",
         "words_before_frac",
@@ -802,7 +806,9 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
 
     # ---- repetition within the page
     lowered_codes = pd.factorize(np.asarray(lowered, dtype=object))[0]
-    f["repeat_count"] = _code_sizes(_pair_codes(group, lowered_codes)).astype(float)
+    copies = _pair_codes(group, lowered_codes)
+    f["repeat_count"] = _code_sizes(copies).astype(float)
+    f["copy_index"] = _cumcount(copies).astype(float)
 
     # ---- position and page
     page_words = _group_sum(group, n_words, n_pages)
