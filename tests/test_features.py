@@ -323,3 +323,28 @@ def test_words_hash_collisions_are_resolved_on_the_code_points(real_texts: list[
     at = np.arange(len(strings))
     reference = pd.factorize(np.asarray(strings, dtype=object))[0]
     assert np.array_equal(words.factorize(at), reference)
+
+
+def test_char_counts_and_word_spans_equal_numpy(real_texts: list[str]) -> None:
+    """The numba counts and word spans equal the numpy reductions they replace, on the
+    lines of real pages (and on the lower-cased lines) plus edge cases."""
+    from linesift.features import (
+        _char_classes,
+        _char_counts,
+        _char_counts_by_numpy,
+        _word_spans,
+        _word_spans_by_numpy,
+    )
+
+    extra = ["", " ", "a. b.", ".", "x,，|。 ", "東京は晴れ Tokyo2_x", "A B c", "ÀÉ ǅ ß", "…"]
+    lowered = [t.lower() for t in real_texts + extra]
+    for number, texts in enumerate((real_texts + extra, lowered, [""], ["A"])):
+        n_chars = np.fromiter(map(len, texts), np.int64, len(texts))
+        starts = np.cumsum(n_chars + 1) - (n_chars + 1)
+        codes, cls = _char_classes("\n".join(texts) + "\n")
+        got = _char_counts(codes, cls, starts)
+        assert np.array_equal(got, _char_counts_by_numpy(codes, cls, starts))
+        if number == 0:
+            assert (got.sum(axis=1) > 0).all()  # every count is exercised
+        for a, b in zip(_word_spans(cls, starts), _word_spans_by_numpy(cls, starts), strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)

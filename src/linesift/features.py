@@ -612,26 +612,12 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     joined = "\n".join(texts) + "\n"
     codes, cls = _char_classes(joined)
 
-    def count(flags: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(flags, starts, dtype=np.float64)
-
     out["n_chars"] = n_chars.astype(float)
-    for name, bit in (
-        ("n_digits", _C_DIGIT),
-        ("n_upper", _C_UPPER),
-        ("n_alpha", _C_ALPHA),
-        ("n_cjk", _C_CJK),
-        ("n_punct", _C_PUNCT),
-    ):
-        out[name] = count(cls & bit > 0)
-    space = cls & _C_SPACE > 0
-    word_start = ~space & _first(True, space[:-1])  # first characters of str.split()'s words
-    out["n_title"] = count(word_start & (cls & _C_UPPER > 0))
-    out["n_space_words"] = count(codes == 32) + 1  # t.count(" ") + 1
-    out["pipe_count"] = count(codes == ord("|"))
-    out["n_commas"] = count((codes == ord(",")) | (codes == ord("，")))
-    period_space = _last((codes[:-1] == ord(".")) & (codes[1:] == 32), False)
-    out["n_periods"] = count(period_space | (codes == ord("。")))  # ". " and "。"
+    # integer counts, as float64 (exact): what np.add.reduceat of each flag over the lines'
+    # spans gave, in one pass (_char_counts)
+    for name, values in zip(_CHAR_COUNTS, _char_counts(codes, cls, starts), strict=True):
+        out[name] = values.astype(np.float64)
+    out["n_space_words"] += 1  # t.count(" ") + 1
 
     # the first and last characters (an empty line has "" for both)
     has = n_chars > 0
@@ -675,19 +661,9 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     n_lower = np.fromiter(map(len, lowered), np.int64, n)
     lower_starts = np.cumsum(n_lower + 1) - (n_lower + 1)
     lcodes, lcls = _char_classes(joined)
-    token_char = lcls & _C_TOKEN > 0
-    cjk = lcls & _C_CJK > 0
-    run = token_char & ~cjk  # a CJK character is a word of its own, others run together
-    word_begins = cjk | (run & ~_first(False, run[:-1]))
-    out["n_words"] = np.add.reduceat(word_begins, lower_starts, dtype=np.float64)
-    out["word_chars"] = np.add.reduceat(token_char, lower_starts, dtype=np.float64)
-    # the words themselves, as spans: a word starts at each ``word_begins``; a CJK character
-    # ends it at once, any other word ends where its run of word characters does
-    start = np.flatnonzero(word_begins)
-    end = start + 1
-    in_run = ~cjk[start]
-    run_ends = np.flatnonzero(run & ~_last(run[1:], False)) + 1
-    end[in_run] = run_ends[np.searchsorted(run_ends, start[in_run], side="right")]
+    n_words, word_chars, start, end = _word_spans(lcls, lower_starts)
+    out["n_words"] = n_words.astype(np.float64)
+    out["word_chars"] = word_chars.astype(np.float64)
     out["words"] = Words(joined, lcodes, start, end)
 
     # lines holding one of the substrings: where each occurs (str.find is a fast C scan, and
@@ -709,6 +685,130 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
 
 
 _WORD_RUN_RE = re.compile(r"\w+")
+
+# the rows of ``_char_counts``' result
+_CHAR_COUNTS = (
+    "n_digits",
+    "n_upper",
+    "n_alpha",
+    "n_cjk",
+    "n_punct",
+    "n_title",
+    "n_space_words",
+    "pipe_count",
+    "n_commas",
+    "n_periods",
+)
+
+
+def _char_counts_by_numpy(codes: np.ndarray, cls: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``_char_counts`` by numpy, one ``np.add.reduceat`` per count (the reference)."""
+
+    def count(flags: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(flags, starts, dtype=np.int64)
+
+    space = cls & _C_SPACE > 0
+    word_start = ~space & _first(True, space[:-1])
+    period_space = _last((codes[:-1] == ord(".")) & (codes[1:] == 32), False)
+    return np.array(
+        [
+            *(count(cls & bit > 0) for bit in (_C_DIGIT, _C_UPPER, _C_ALPHA, _C_CJK, _C_PUNCT)),
+            count(word_start & (cls & _C_UPPER > 0)),
+            count(codes == 32),
+            count(codes == ord("|")),
+            count((codes == ord(",")) | (codes == ord("，"))),
+            count(period_space | (codes == ord("。"))),
+        ]
+    )
+
+
+def _word_spans_by_numpy(
+    cls: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_word_spans`` by numpy (the reference)."""
+    token_char = cls & _C_TOKEN > 0
+    cjk = cls & _C_CJK > 0
+    run = token_char & ~cjk
+    word_begins = cjk | (run & ~_first(False, run[:-1]))
+    start = np.flatnonzero(word_begins)
+    end = start + 1
+    in_run = ~cjk[start]
+    run_ends = np.flatnonzero(run & ~_last(run[1:], False)) + 1
+    end[in_run] = run_ends[np.searchsorted(run_ends, start[in_run], side="right")]
+    n_words = np.add.reduceat(word_begins, starts, dtype=np.int64)
+    return n_words, np.add.reduceat(token_char, starts, dtype=np.int64), start, end
+
+
+@numba.njit(cache=True, nogil=True)
+def _char_counts(codes, cls, starts):
+    """Per line (its span ``starts[i]:starts[i + 1]``, the last to the end): characters of
+    each class; first characters of ``str.split()``'s words that are upper case (a character
+    not a space after a space or at the very start); spaces; "|"; "," and "，"; ". " and
+    "。" (a "." followed by a space). The rows are ``_CHAR_COUNTS``."""
+    n, m = len(starts), len(codes)
+    out = np.zeros((10, n), dtype=np.int64)
+    for i in range(n):
+        hi = starts[i + 1] if i + 1 < n else m
+        for p in range(starts[i], hi):
+            c = cls[p]
+            code = codes[p]
+            if c & _C_DIGIT:
+                out[0, i] += 1
+            if c & _C_UPPER:
+                out[1, i] += 1
+                if not c & _C_SPACE and (p == 0 or cls[p - 1] & _C_SPACE):
+                    out[5, i] += 1
+            if c & _C_ALPHA:
+                out[2, i] += 1
+            if c & _C_CJK:
+                out[3, i] += 1
+            if c & _C_PUNCT:
+                out[4, i] += 1
+            if code == 32:
+                out[6, i] += 1
+            elif code == 124:  # "|"
+                out[7, i] += 1
+            elif code == 44 or code == 0xFF0C:  # "," "，"
+                out[8, i] += 1
+            elif code == 0x3002 or (code == 46 and p + 1 < m and codes[p + 1] == 32):
+                out[9, i] += 1  # "。", ". "
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _word_spans(cls, starts):
+    """The words (``tokens()``) of the lines of a lower-cased batch from its character
+    classes: per line its words and word characters, and each word's start and end. A CJK
+    character is a word of its own; other word characters run together into one word."""
+    n, m = len(starts), len(cls)
+    n_words = np.zeros(n, dtype=np.int64)
+    word_chars = np.zeros(n, dtype=np.int64)
+    start = np.empty(m, dtype=np.int64)
+    end = np.empty(m, dtype=np.int64)
+    k = 0
+    in_run = False  # the previous character continues a run
+    for i in range(n):
+        hi = starts[i + 1] if i + 1 < n else m
+        for p in range(starts[i], hi):
+            c = cls[p]
+            token = (c & _C_TOKEN) != 0
+            cjk = (c & _C_CJK) != 0
+            if token:
+                word_chars[i] += 1
+            if cjk:
+                start[k] = p
+                end[k] = p + 1
+                k += 1
+                n_words[i] += 1
+            run = token and not cjk
+            if run:
+                if not in_run:
+                    start[k] = p
+                    k += 1
+                    n_words[i] += 1
+                end[k - 1] = p + 1  # the run's word goes on to here at least
+            in_run = run
+    return n_words, word_chars, start[:k].copy(), end[:k].copy()
 
 
 def _tokens_by_regex(lowered: list[str]) -> list[str]:
