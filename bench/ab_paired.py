@@ -36,6 +36,17 @@ def _import_tree(src: str, name: str):
 
 def _tree(src: str, name: str) -> dict:
     _import_tree(src, name)
+    tree = _load(name)
+    # A Cython module also enters itself in sys.modules under its compiled-in name: the old
+    # tree's ``linesift_old._cwalk`` is ``linesift._cwalk`` there too, and the new tree would
+    # import it instead of its own (and rebind its globals by its ``init``).
+    own = sys.modules.get(f"{name}._cwalk")
+    if name != "linesift" and own is not None and sys.modules.get("linesift._cwalk") is own:
+        del sys.modules["linesift._cwalk"]
+    return tree
+
+
+def _load(name: str) -> dict:
     features = importlib.import_module(f"{name}.features")
     predict = importlib.import_module(f"{name}.modeling.predict")
     stack = importlib.import_module(f"{name}.modeling.stack")
@@ -78,6 +89,9 @@ def main() -> None:
     trees = {"old": _tree(args.old, "linesift_old"), "new": _tree(args.new, "linesift")}
     for name, tree in trees.items():
         print(name, "=", tree["F"].__file__, flush=True)
+    walks = [sys.modules[f"{name}.segment"]._cwalk for name in ("linesift_old", "linesift")]
+    if None not in walks and walks[0] is walks[1]:
+        raise SystemExit("both trees use one compiled walk: the A/B would not compare them")
     load = trees["new"]["D"].load_wcxb
     pages = list(load(limit=args.pages + 16))
     warm, pages = pages[args.pages :], pages[: args.pages]

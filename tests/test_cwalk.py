@@ -291,3 +291,75 @@ def test_tag_soup(tokens: list[str]) -> None:
     _walk_both(html)
     with pytest.MonkeyPatch.context() as m:
         _segment_both(html, m)
+
+
+# ---------------------------------------------------------------- class/id/role keywords
+
+
+def _keyword_bits_by_regex(text: str) -> int:
+    """The definition: the families of ``_KEYWORD_RE``'s matches in each name of ``text``."""
+    bits = 0
+    for name in text.split():
+        for m in segment._KEYWORD_RE.finditer(name):
+            bits |= segment._KEYWORD_BIT[m.lastgroup]
+    return bits
+
+
+def test_compiled_keywords_on_real_pages(real_pages: list[str]) -> None:
+    """The compiled ``attr_keywords`` equals ``segment._attr_keywords`` (the regexes) on the
+    class/id/role of every element of the real pages, not only of block elements."""
+    triples = set()
+    for html in real_pages:
+        root = segment.parse_html(html)
+        for el in root.iter(etree.Element):
+            triples.add((el.get("class"), el.get("id"), el.get("role")))
+    assert len(triples) > 5000
+    reference = segment._attr_keywords.__wrapped__  # uncached
+    hits = 0
+    for triple in triples:
+        expected = reference(*triple)
+        assert segment._cwalk.attr_keywords(*triple) == expected, triple
+        assert expected[1] == _keyword_bits_by_regex(expected[0]), triple
+        hits += expected[1] != 0
+    assert hits > 1000  # the pages do exercise the families
+
+
+KEYWORD_PIECES = [
+    *(alternative for alternative, _, _ in segment._keyword_alternatives()),
+    *"abcdemnstxz-_0129 \t\n",
+    "\u00a0", "\u2003", "é", "ß", "İ", "日本", "٣", "\u0307", "ǅ", "__", "--", "x-", "s", "d",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.sampled_from(KEYWORD_PIECES), max_size=12))
+def test_compiled_keyword_bits_equal_the_regex(pieces: list[str]) -> None:
+    """Keyword literals glued to letters, word characters, separators and other scripts."""
+    text = "".join(pieces)
+    assert segment._cwalk.keyword_bits(text) == _keyword_bits_by_regex(text), text
+    assert segment._cwalk.keyword_bits(text) == segment._keyword_bits(text), text
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=1000, deadline=None)
+def test_compiled_keyword_bits_on_any_text(text: str) -> None:
+    assert segment._cwalk.keyword_bits(text) == _keyword_bits_by_regex(text), text
+
+
+def test_keyword_alternatives_order() -> None:
+    """The regex's order at one start: an optional character taken first, families in
+    order, and a literal followed by a letter passed over for a later one."""
+    kw = segment._KEYWORD_BIT
+    for text, bits in (
+        ("comments", kw["comment"]),
+        ("commentsx", 0),
+        ("richtext rich-text rich--text", kw["content"]),
+        ("discussion2_x-nav", kw["comment"] | kw["nav"]),
+        # "banner" (header) comes before "banner-ad" (ad), then "ad" starts a match again
+        ("banner-ad", kw["header"] | kw["ad"]),
+        ("description", kw["title"]),  # in title and product: title comes first
+        ("sr-only", kw["hidden"]),
+        ("navx nav", kw["nav"]),
+    ):
+        assert _keyword_bits_by_regex(text) == bits, text
+        assert segment._cwalk.keyword_bits(text) == bits, text

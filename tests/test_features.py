@@ -276,3 +276,87 @@ def test_dom_covered_counts_only_the_pages_own_dom() -> None:
     assert x.source.tolist() == [0, 2] * 3
     # own: "alpha beta gamma" (2 of 6); other: "beta gamma delta" (1 of 6); own again
     assert x.dom_covered[1::2].tolist() == pytest.approx([2 / 6, 1 / 6, 2 / 6])
+
+
+# ---------------------------------------------------------------- words as spans
+
+
+def _words_of(texts: list[str]):
+    from linesift.features import _text_counts
+
+    lowered = [t.lower() for t in texts]
+    return lowered, _text_counts(texts, lowered)["words"]
+
+
+@pytest.fixture(scope="module")
+def real_texts() -> list[str]:
+    """The lines of 40 real pages (JSON-LD lines, CJK and other scripts among them)."""
+    from linesift.dataset import load_readability
+
+    pages = [p for i, p in enumerate(load_wcxb()) if i % 40 == 0]
+    pages += list(load_readability(limit=10))
+    return [t for p in pages for t in segment_html(p.source).text]
+
+
+def test_words_are_the_tokens_of_the_regexes(real_texts: list[str]) -> None:
+    """The spans ``_text_counts`` finds are the words ``tokens()`` finds line by line, and
+    the stopword masks and factorized codes from them are those of the strings."""
+    from linesift.features import _stopword_masks, _stopword_table, _tokens_by_regex
+
+    texts = [*real_texts, "東京は晴れ Tokyo", "", "ΑΒΓ δέκα_1 Ünïcode", "İstanbul ǅ", "a\u0300b"]
+    lowered, words = _words_of(texts)
+    expected = _tokens_by_regex(lowered)
+    assert all(tokens(t) == _tokens_by_regex([t.lower()]) for t in texts[-6:])
+    assert len(expected) > 20000
+    assert words.strings() == expected
+    masks = _stopword_masks()
+    got = words.values(_stopword_table())
+    assert got.tolist() == [masks.get(w, 0) for w in expected]
+    assert np.count_nonzero(got) > 5000  # real stopwords found, of several languages
+    assert len(np.unique(got)) > 5
+    rng = np.random.default_rng(0)
+    for at in (np.arange(len(expected)), np.sort(rng.choice(len(expected), 3000, replace=False))):
+        reference = pd.factorize(np.asarray([expected[i] for i in at], dtype=object))[0]
+        assert np.array_equal(words.factorize(at), reference)
+
+
+def test_words_hash_collisions_are_resolved_on_the_code_points(real_texts: list[str]) -> None:
+    """With every hash the same, lookups and codes still go by the words' characters."""
+    from linesift.features import SpanTable
+
+    _, words = _words_of(real_texts[:400])
+    strings = words.strings()
+    words.hashes = np.zeros(len(words), dtype=np.uint64)
+    table = SpanTable({"the": 1, "and": 2, "of": 4, "zzz": 8})
+    table.hashes = np.zeros(len(table.hashes), dtype=np.uint64)
+    expected = [{"the": 1, "and": 2, "of": 4}.get(w, 0) for w in strings]
+    assert words.values(table).tolist() == expected
+    assert any(expected)
+    at = np.arange(len(strings))
+    reference = pd.factorize(np.asarray(strings, dtype=object))[0]
+    assert np.array_equal(words.factorize(at), reference)
+
+
+def test_char_counts_and_word_spans_equal_numpy(real_texts: list[str]) -> None:
+    """The numba counts and word spans equal the numpy reductions they replace, on the
+    lines of real pages (and on the lower-cased lines) plus edge cases."""
+    from linesift.features import (
+        _char_classes,
+        _char_counts,
+        _char_counts_by_numpy,
+        _word_spans,
+        _word_spans_by_numpy,
+    )
+
+    extra = ["", " ", "a. b.", ".", "x,，|。 ", "東京は晴れ Tokyo2_x", "A B c", "ÀÉ ǅ ß", "…"]
+    lowered = [t.lower() for t in real_texts + extra]
+    for number, texts in enumerate((real_texts + extra, lowered, [""], ["A"])):
+        n_chars = np.fromiter(map(len, texts), np.int64, len(texts))
+        starts = np.cumsum(n_chars + 1) - (n_chars + 1)
+        codes, cls = _char_classes("\n".join(texts) + "\n")
+        got = _char_counts(codes, cls, starts)
+        assert np.array_equal(got, _char_counts_by_numpy(codes, cls, starts))
+        if number == 0:
+            assert (got.sum(axis=1) > 0).all()  # every count is exercised
+        for a, b in zip(_word_spans(cls, starts), _word_spans_by_numpy(cls, starts), strict=True):
+            assert a.dtype == b.dtype and np.array_equal(a, b)

@@ -6,7 +6,9 @@ element and a new ``str`` for every ``tag``/``text``/``tail`` it reads. This wal
 nodes lxml wraps (``node.type``/``name``/``children``/``next``/``parent``/``content``/
 ``properties``) directly and creates Python objects only for what reaches the output: line
 text and the class/id/role/style values of block elements. It never calls into libxml2 (lxml
-links it statically), so it needs lxml's headers at build time only.
+links it statically), so it needs lxml's headers at build time only. The keyword families of
+a block element's class/id/role are matched here too (``keyword_bits``), by the literals
+``segment._keyword_alternatives`` derives from ``segment._KEYWORD_RE``.
 
 It reproduces what ``iterwalk(root, events=("start", "end", "comment", "pi"))`` and lxml's
 properties do:
@@ -44,9 +46,19 @@ from lxml.includes.tree cimport (
 
 cimport lxml.includes.etreepublic as cetree
 
+
+# code points as plain C integers (Cython's Py_UCS4 turns into a str in arithmetic)
+ctypedef unsigned int ucs4
+
+cdef extern from "Python.h":
+    int PyUnicode_KIND(object)
+    void* PyUnicode_DATA(object)
+    ucs4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) nogil
+    bint Py_UNICODE_ISALNUM(ucs4 ch) nogil
+    bint Py_UNICODE_ISSPACE(ucs4 ch) nogil
+
 # Bound by ``init`` to segment.py's helpers and constants (one source of truth).
 cdef object _tag_info = None
-cdef object _attr_keywords = None
 cdef object _is_hidden_style = None
 cdef object _split_swallowed = None
 cdef int K_BLOCK = 0, K_SKIP = 0, K_BR = 0, K_LINK = 0
@@ -55,10 +67,21 @@ cdef int MAX_TOKENS_CHARS = 0
 cdef dict _INFO_BY_NAME = {}  # tag name as UTF-8 bytes -> segment._tag_info(name)
 cdef Py_ssize_t _INFO_BY_NAME_MAX = 1 << 14
 
+# The keyword literals (``segment._keyword_alternatives``), by first letter in their order:
+# ``_KW_ORDER[_KW_FIRST[c]:_KW_FIRST[c + 1]]`` are the ones starting with letter ``c``.
+DEF MAX_ALTERNATIVES = 1024
+cdef list _KW_LITERALS = []  # the bytes the pointers below point into
+cdef const char* _KW_LIT[MAX_ALTERNATIVES]
+cdef Py_ssize_t _KW_LEN[MAX_ALTERNATIVES]
+cdef bint _KW_WORDS[MAX_ALTERNATIVES]
+cdef long _KW_BIT[MAX_ALTERNATIVES]
+cdef int _KW_ORDER[MAX_ALTERNATIVES]
+cdef int _KW_FIRST[27]
+
 
 def init(
     tag_info,
-    attr_keywords,
+    keyword_alternatives,
     is_hidden_style,
     split_swallowed,
     int block,
@@ -70,16 +93,112 @@ def init(
     int max_tokens_chars,
 ) -> None:
     """Bind segment.py's helpers and constants."""
-    global _tag_info, _attr_keywords, _is_hidden_style, _split_swallowed
+    global _tag_info, _is_hidden_style, _split_swallowed
     global K_BLOCK, K_SKIP, K_BR, K_LINK, NOSCRIPT_BIT, NOSCRIPT_SOURCE, MAX_TOKENS_CHARS
     _tag_info = tag_info
-    _attr_keywords = attr_keywords
+    _set_keywords(keyword_alternatives)
     _is_hidden_style = is_hidden_style
     _split_swallowed = split_swallowed
     K_BLOCK, K_SKIP, K_BR, K_LINK = block, skip, br, link
     NOSCRIPT_BIT, NOSCRIPT_SOURCE = noscript_bit, noscript_source
     MAX_TOKENS_CHARS = max_tokens_chars
     _INFO_BY_NAME.clear()
+
+
+cdef void _set_keywords(alternatives) except *:
+    """Index ``(literal, then_word_chars, bit)`` triples (lower-case ASCII literals, each
+    starting with a letter) by first letter, keeping their order within a letter."""
+    cdef int i, j = 0, letter
+    literals = [a[0].encode("ascii") for a in alternatives]
+    if len(literals) > MAX_ALTERNATIVES:
+        raise ValueError("too many keyword alternatives")
+    for literal in literals:
+        if not (b"a"[0] <= literal[0] <= b"z"[0]):
+            raise ValueError(f"keyword literal {literal!r} does not start with a letter")
+    _KW_LITERALS[:] = literals
+    for i, (literal, words, bit) in enumerate(alternatives):
+        _KW_LIT[i] = <const char*>_KW_LITERALS[i]
+        _KW_LEN[i] = len(_KW_LITERALS[i])
+        _KW_WORDS[i] = bool(words)
+        _KW_BIT[i] = bit
+    for letter in range(26):
+        _KW_FIRST[letter] = j
+        for i in range(len(literals)):
+            if literals[i][0] == 97 + letter:
+                _KW_ORDER[j] = i
+                j += 1
+    _KW_FIRST[26] = j
+
+
+cdef inline bint _az(ucs4 ch) noexcept nogil:
+    return 97 <= ch <= 122
+
+
+cdef long _keyword_bits(str text) except -1:
+    """``segment._keyword_bits(text)``: the families of the keyword matches in ``text``.
+
+    A match starts where a run of ``[a-z]`` starts, at or after the end of the previous
+    match; there the first literal (in the regex's order) that matches and is not followed
+    by ``[a-z]`` wins, or, for a literal followed by ``\\w*``, ends after the word run that
+    follows it. Whitespace ends a word run: the reference matches each whitespace-separated
+    name on its own."""
+    cdef Py_ssize_t n = len(text), i, j, k, m, p, end = 0
+    cdef int kind = PyUnicode_KIND(text)
+    cdef void* data = PyUnicode_DATA(text)
+    cdef ucs4 ch
+    cdef bint prev_az = False
+    cdef long bits = 0
+    cdef int a
+    cdef const char* lit
+    for i in range(n):
+        ch = PyUnicode_READ(kind, data, i)
+        if not _az(ch):
+            prev_az = False
+            continue
+        if prev_az or i < end:
+            prev_az = True
+            continue
+        prev_az = True
+        for j in range(_KW_FIRST[ch - 97], _KW_FIRST[ch - 96]):
+            a = _KW_ORDER[j]
+            m = _KW_LEN[a]
+            if i + m > n:
+                continue
+            lit = _KW_LIT[a]
+            k = 1
+            while k < m and PyUnicode_READ(kind, data, i + k) == <ucs4>(<unsigned char>lit[k]):
+                k += 1
+            if k < m:
+                continue
+            p = i + m
+            if _KW_WORDS[a]:
+                while p < n:
+                    ch = PyUnicode_READ(kind, data, p)
+                    if Py_UNICODE_ISSPACE(ch) or not (ch == 95 or Py_UNICODE_ISALNUM(ch)):
+                        break
+                    p += 1
+            elif p < n and _az(PyUnicode_READ(kind, data, p)):
+                continue
+            bits |= _KW_BIT[a]
+            end = p
+            break
+    return bits
+
+
+cdef tuple _attr_keywords(object cls, object id_, object role):
+    """``segment._attr_keywords``: ``(attr_text, keyword bits)`` of class, id and role."""
+    cdef str attr_text = " ".join([v for v in (cls, id_, role) if v]).lower()
+    return attr_text, _keyword_bits(attr_text) if attr_text else 0
+
+
+def keyword_bits(str text not None) -> int:
+    """``segment._keyword_bits`` by the compiled matcher (for tests)."""
+    return _keyword_bits(text)
+
+
+def attr_keywords(cls, id_, role) -> tuple:
+    """``segment._attr_keywords`` by the compiled matcher (for tests)."""
+    return _attr_keywords(cls, id_, role)
 
 
 class _Bail(Exception):

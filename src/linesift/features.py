@@ -29,7 +29,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from itertools import repeat
 from typing import Any
 
 import numba
@@ -609,7 +608,7 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     character classes of the whole batch. Lines are joined with a "\\n" after each (a space
     for ``str.split``, no word or punctuation character), so that every line's span is not
     empty and no word runs over into the next line. Counts are integers: exact, whatever
-    the batch. ``tokens``: the words of all lines in order (``tokens(t)`` for each ``t``)."""
+    the batch. ``words``: the words of all lines in order (``tokens(t)`` for each ``t``)."""
     n = len(texts)
     out: dict[str, np.ndarray] = {}
     n_chars = np.fromiter(map(len, texts), np.int64, n)
@@ -617,26 +616,12 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     joined = "\n".join(texts) + "\n"
     codes, cls = _char_classes(joined)
 
-    def count(flags: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(flags, starts, dtype=np.float64)
-
     out["n_chars"] = n_chars.astype(float)
-    for name, bit in (
-        ("n_digits", _C_DIGIT),
-        ("n_upper", _C_UPPER),
-        ("n_alpha", _C_ALPHA),
-        ("n_cjk", _C_CJK),
-        ("n_punct", _C_PUNCT),
-    ):
-        out[name] = count(cls & bit > 0)
-    space = cls & _C_SPACE > 0
-    word_start = ~space & _first(True, space[:-1])  # first characters of str.split()'s words
-    out["n_title"] = count(word_start & (cls & _C_UPPER > 0))
-    out["n_space_words"] = count(codes == 32) + 1  # t.count(" ") + 1
-    out["pipe_count"] = count(codes == ord("|"))
-    out["n_commas"] = count((codes == ord(",")) | (codes == ord("，")))
-    period_space = _last((codes[:-1] == ord(".")) & (codes[1:] == 32), False)
-    out["n_periods"] = count(period_space | (codes == ord("。")))  # ". " and "。"
+    # integer counts, as float64 (exact): what np.add.reduceat of each flag over the lines'
+    # spans gave, in one pass (_char_counts)
+    for name, values in zip(_CHAR_COUNTS, _char_counts(codes, cls, starts), strict=True):
+        out[name] = values.astype(np.float64)
+    out["n_space_words"] += 1  # t.count(" ") + 1
 
     # the first and last characters (an empty line has "" for both)
     has = n_chars > 0
@@ -679,23 +664,11 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     joined = "\n".join(lowered) + "\n"
     n_lower = np.fromiter(map(len, lowered), np.int64, n)
     lower_starts = np.cumsum(n_lower + 1) - (n_lower + 1)
-    _, lcls = _char_classes(joined)
-    token_char = lcls & _C_TOKEN > 0
-    cjk = lcls & _C_CJK > 0
-    run = token_char & ~cjk  # a CJK character is a word of its own, others run together
-    word_begins = cjk | (run & ~_first(False, run[:-1]))
-    out["n_words"] = np.add.reduceat(word_begins, lower_starts, dtype=np.float64)
-    out["word_chars"] = np.add.reduceat(token_char, lower_starts, dtype=np.float64)
-    # TOKEN_RE where a line has CJK characters; elsewhere it finds what \w+ finds, faster
-    tokens: list[str] = []
-    done = 0
-    bounds = [*lower_starts.tolist(), len(joined)]
-    for row in np.flatnonzero(np.add.reduceat(cjk, lower_starts) > 0).tolist():
-        tokens += _WORD_RUN_RE.findall(joined, bounds[done], bounds[row])
-        tokens += TOKEN_RE.findall(joined, bounds[row], bounds[row + 1])
-        done = row + 1
-    tokens += _WORD_RUN_RE.findall(joined, bounds[done])
-    out["tokens"] = tokens
+    lcodes, lcls = _char_classes(joined)
+    n_words, word_chars, start, end = _word_spans(lcls, lower_starts)
+    out["n_words"] = n_words.astype(np.float64)
+    out["word_chars"] = word_chars.astype(np.float64)
+    out["words"] = Words(joined, lcodes, start, end)
 
     # lines holding one of the substrings: where each occurs (str.find is a fast C scan, and
     # no substring spans the "\n" between lines)
@@ -716,6 +689,265 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
 
 
 _WORD_RUN_RE = re.compile(r"\w+")
+
+# the rows of ``_char_counts``' result
+_CHAR_COUNTS = (
+    "n_digits",
+    "n_upper",
+    "n_alpha",
+    "n_cjk",
+    "n_punct",
+    "n_title",
+    "n_space_words",
+    "pipe_count",
+    "n_commas",
+    "n_periods",
+)
+
+
+def _char_counts_by_numpy(codes: np.ndarray, cls: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """``_char_counts`` by numpy, one ``np.add.reduceat`` per count (the reference)."""
+
+    def count(flags: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(flags, starts, dtype=np.int64)
+
+    space = cls & _C_SPACE > 0
+    word_start = ~space & _first(True, space[:-1])
+    period_space = _last((codes[:-1] == ord(".")) & (codes[1:] == 32), False)
+    return np.array(
+        [
+            *(count(cls & bit > 0) for bit in (_C_DIGIT, _C_UPPER, _C_ALPHA, _C_CJK, _C_PUNCT)),
+            count(word_start & (cls & _C_UPPER > 0)),
+            count(codes == 32),
+            count(codes == ord("|")),
+            count((codes == ord(",")) | (codes == ord("，"))),
+            count(period_space | (codes == ord("。"))),
+        ]
+    )
+
+
+def _word_spans_by_numpy(
+    cls: np.ndarray, starts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_word_spans`` by numpy (the reference)."""
+    token_char = cls & _C_TOKEN > 0
+    cjk = cls & _C_CJK > 0
+    run = token_char & ~cjk
+    word_begins = cjk | (run & ~_first(False, run[:-1]))
+    start = np.flatnonzero(word_begins)
+    end = start + 1
+    in_run = ~cjk[start]
+    run_ends = np.flatnonzero(run & ~_last(run[1:], False)) + 1
+    end[in_run] = run_ends[np.searchsorted(run_ends, start[in_run], side="right")]
+    n_words = np.add.reduceat(word_begins, starts, dtype=np.int64)
+    return n_words, np.add.reduceat(token_char, starts, dtype=np.int64), start, end
+
+
+@numba.njit(cache=True, nogil=True)
+def _char_counts(codes, cls, starts):
+    """Per line (its span ``starts[i]:starts[i + 1]``, the last to the end): characters of
+    each class; first characters of ``str.split()``'s words that are upper case (a character
+    not a space after a space or at the very start); spaces; "|"; "," and "，"; ". " and
+    "。" (a "." followed by a space). The rows are ``_CHAR_COUNTS``."""
+    n, m = len(starts), len(codes)
+    out = np.zeros((10, n), dtype=np.int64)
+    for i in range(n):
+        hi = starts[i + 1] if i + 1 < n else m
+        for p in range(starts[i], hi):
+            c = cls[p]
+            code = codes[p]
+            if c & _C_DIGIT:
+                out[0, i] += 1
+            if c & _C_UPPER:
+                out[1, i] += 1
+                if not c & _C_SPACE and (p == 0 or cls[p - 1] & _C_SPACE):
+                    out[5, i] += 1
+            if c & _C_ALPHA:
+                out[2, i] += 1
+            if c & _C_CJK:
+                out[3, i] += 1
+            if c & _C_PUNCT:
+                out[4, i] += 1
+            if code == 32:
+                out[6, i] += 1
+            elif code == 124:  # "|"
+                out[7, i] += 1
+            elif code == 44 or code == 0xFF0C:  # "," "，"
+                out[8, i] += 1
+            elif code == 0x3002 or (code == 46 and p + 1 < m and codes[p + 1] == 32):
+                out[9, i] += 1  # "。", ". "
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _word_spans(cls, starts):
+    """The words (``tokens()``) of the lines of a lower-cased batch from its character
+    classes: per line its words and word characters, and each word's start and end. A CJK
+    character is a word of its own; other word characters run together into one word."""
+    n, m = len(starts), len(cls)
+    n_words = np.zeros(n, dtype=np.int64)
+    word_chars = np.zeros(n, dtype=np.int64)
+    start = np.empty(m, dtype=np.int64)
+    end = np.empty(m, dtype=np.int64)
+    k = 0
+    in_run = False  # the previous character continues a run
+    for i in range(n):
+        hi = starts[i + 1] if i + 1 < n else m
+        for p in range(starts[i], hi):
+            c = cls[p]
+            token = (c & _C_TOKEN) != 0
+            cjk = (c & _C_CJK) != 0
+            if token:
+                word_chars[i] += 1
+            if cjk:
+                start[k] = p
+                end[k] = p + 1
+                k += 1
+                n_words[i] += 1
+            run = token and not cjk
+            if run:
+                if not in_run:
+                    start[k] = p
+                    k += 1
+                    n_words[i] += 1
+                end[k - 1] = p + 1  # the run's word goes on to here at least
+            in_run = run
+    return n_words, word_chars, start[:k].copy(), end[:k].copy()
+
+
+def _tokens_by_regex(lowered: list[str]) -> list[str]:
+    """``tokens(t)`` of every line in order, by the regexes: the reference ``Words`` (the
+    words ``_text_counts`` finds as spans) is tested against."""
+    out: list[str] = []
+    for t in lowered:
+        out += (TOKEN_RE if CJK_RE.search(t) else _WORD_RUN_RE).findall(t)
+    return out
+
+
+class Words:
+    """The words of a batch's lines (``tokens(t)`` of each line in order) as spans of the
+    lower-cased lines joined: no ``str`` per word (creating, hashing and looking up ~100k
+    of them a batch was a quarter of the features' time). A word is looked up by an FNV-1a
+    hash of its code points, and every hash hit is confirmed on the code points, so what
+    the spans give equals what the words as strings give."""
+
+    __slots__ = ("codes", "end", "hashes", "start", "text")
+
+    def __init__(self, text: str, codes: np.ndarray, start: np.ndarray, end: np.ndarray):
+        self.text = text  # the lower-cased lines, each followed by "\n"
+        self.codes = codes  # its code points
+        self.start = start  # each word's first and past-last index in ``text``
+        self.end = end
+        self.hashes = _span_hashes(codes, start, end)
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+    def strings(self, at: np.ndarray | None = None) -> list[str]:
+        """The words (those at the indices ``at``) as strings."""
+        start, end = (self.start, self.end) if at is None else (self.start[at], self.end[at])
+        text = self.text
+        return [text[s:e] for s, e in zip(start.tolist(), end.tolist(), strict=True)]
+
+    def values(self, table: SpanTable) -> np.ndarray:
+        """Each word's value in ``table`` (0 for a word not in it): ``dict.get(word, 0)``."""
+        return _span_lookup(
+            self.codes, self.start, self.end, self.hashes, table.hashes, table.offsets,
+            table.codes, table.values,
+        )  # fmt: skip
+
+    def factorize(self, at: np.ndarray) -> np.ndarray:
+        """``pd.factorize`` codes of the words at ``at`` (one code per distinct word, in
+        order of first appearance): the hashes factorized, then each word checked against
+        the first word of its code (a hash collision falls back to the strings)."""
+        codes = pd.factorize(self.hashes[at])[0]
+        if _spans_match_first(self.codes, self.start[at], self.end[at], codes):
+            return codes
+        return pd.factorize(np.asarray(self.strings(at), dtype=object))[0]
+
+
+class SpanTable:
+    """A ``dict[str, int]`` as arrays for ``Words.values``: its keys' hashes (sorted), code
+    points (concatenated; key ``i``'s are ``codes[offsets[i]:offsets[i + 1]]``) and values."""
+
+    def __init__(self, mapping: dict[str, int]):
+        keys = list(mapping)
+        key_codes = [_code_points(k) for k in keys]
+        lengths = np.fromiter(map(len, key_codes), np.int64, len(keys))
+        codes = np.concatenate([np.zeros(0, np.uint32), *key_codes])
+        ends = np.cumsum(lengths)
+        hashes = _span_hashes(codes, ends - lengths, ends)
+        order = np.argsort(hashes, kind="stable")
+        self.hashes = hashes[order]
+        self.codes = np.concatenate([np.zeros(0, np.uint32), *(key_codes[i] for i in order)])
+        self.offsets = np.concatenate([[0], np.cumsum(lengths[order])]).astype(np.int64)
+        self.values = np.array([mapping[keys[i]] for i in order], dtype=np.int64)
+
+
+def _code_points(text: str) -> np.ndarray:
+    return np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+
+
+@lru_cache(maxsize=1)
+def _stopword_table() -> SpanTable:
+    return SpanTable(_stopword_masks())
+
+
+@numba.njit(cache=True, nogil=True)
+def _span_hashes(codes, start, end):
+    """FNV-1a (64 bits) of each span's code points."""
+    out = np.empty(len(start), dtype=np.uint64)
+    for t in range(len(start)):
+        h = np.uint64(14695981039346656037)
+        for i in range(start[t], end[t]):
+            h = (h ^ np.uint64(codes[i])) * np.uint64(1099511628211)
+        out[t] = h
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _same_span(codes, a, a_end, other, b):
+    """``codes[a:a_end] == other[b:b + (a_end - a)]``."""
+    for k in range(a_end - a):  # noqa: SIM110 (numba compiles no generator in all())
+        if codes[a + k] != other[b + k]:
+            return False
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _span_lookup(codes, start, end, hashes, key_hashes, key_offsets, key_codes, key_values):
+    """``Words.values``' loop: per span, the value of the key with its code points."""
+    out = np.zeros(len(start), dtype=np.int64)
+    n_keys = len(key_hashes)
+    for t in range(len(start)):
+        h = hashes[t]
+        i = np.searchsorted(key_hashes, h)
+        size = end[t] - start[t]
+        while i < n_keys and key_hashes[i] == h:
+            if key_offsets[i + 1] - key_offsets[i] == size and _same_span(
+                codes, start[t], end[t], key_codes, key_offsets[i]
+            ):
+                out[t] = key_values[i]
+                break
+            i += 1
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _spans_match_first(codes, start, end, labels):
+    """Whether every span has the code points of the first span with its label."""
+    first = np.full(labels.max() + 1 if len(labels) else 0, -1, dtype=np.int64)
+    for t in range(len(labels)):
+        f = first[labels[t]]
+        if f < 0:
+            first[labels[t]] = t
+        elif end[t] - start[t] != end[f] - start[f] or not _same_span(
+            codes, start[t], end[t], codes, start[f]
+        ):
+            return False
+    return True
+
+
 assert SECTION_HEADING_RE.pattern.startswith("^\\W*(?:")
 _SECTION_HEADING_LINES_RE = re.compile(
     "^[^\\w\\n]*" + SECTION_HEADING_RE.pattern[len("^\\W*") :], re.I | re.M
@@ -760,13 +992,12 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
     counts = _text_counts(texts, lowered)
     n_chars = counts["n_chars"]
     n_words = counts["n_words"]
-    all_tokens = counts["tokens"]
+    words = counts["words"]
     line_of_token = np.repeat(np.arange(n), n_words.astype(np.int64))
 
     # page language: the stopword list with most hits among the page's first words (the
     # lines that start before its 2,000th word)
-    masks = _stopword_masks()
-    token_mask = np.fromiter(map(masks.get, all_tokens, repeat(0)), np.int64, len(all_tokens))
+    token_mask = words.values(_stopword_table())
     words_cum = np.cumsum(n_words) - n_words  # words before the line, in the batch ...
     words_cum -= words_cum[starts][group]  # ... and in its page (integers: exact)
     sampled = (words_cum < 2000)[line_of_token] & (token_mask != 0)
@@ -916,7 +1147,7 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
         f[name][~is_dom] = np.nan
 
     # ---- structured lines: how much of them the visible DOM text already has
-    f["dom_covered"] = _dom_covered(all_tokens, n_words, source, group, line_of_token)
+    f["dom_covered"] = _dom_covered(words, n_words, source, group, line_of_token)
 
     # ---- lines with the same tag path on the page (product grids, item lists, menus)
     if kind == "html":
@@ -927,14 +1158,14 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
 
 
 def _dom_covered(
-    all_tokens: list[str],
+    words: Words,
     n_words: np.ndarray,
     source: np.ndarray,
     group: np.ndarray,
     line_of_token: np.ndarray,
 ) -> np.ndarray:
     """For JSON-LD/page-state lines: share of their word 3-grams found in the DOM lines of
-    their page (NaN for DOM lines). ``all_tokens``: the words of all lines in order,
+    their page (NaN for DOM lines). ``words``: the words of all lines in order,
     ``n_words`` of them per line, ``line_of_token`` the line of each.
 
     Integer keys instead of sets of string tuples: each word gets a code, each 3-gram (of
@@ -956,8 +1187,7 @@ def _dom_covered(
     grams[structured] = np.maximum(n_words[structured] - 2, 0)
     result = np.zeros(n)
     if len(starts):
-        tokens = np.asarray(all_tokens, dtype=object)
-        word = pd.factorize(tokens if len(at) == len(tokens) else tokens[at])[0]
+        word = words.factorize(at)
         n_word = int(word.max()) + 1
         # codes of (page, word), then of (page, word, word), then of (page, 3-gram)
         gram_line = line[starts]

@@ -21,6 +21,7 @@ Rules that matter for recall (see tests/test_segment.py):
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -266,6 +267,32 @@ def _name_keyword_bits(name: str) -> int:
             bits |= _KEYWORD_BIT[m.lastgroup]  # type: ignore[index]
             end = m.end()
     return bits
+
+
+def _keyword_alternatives() -> tuple[tuple[str, bool, int], ...]:
+    """``_KEYWORD_RE`` as the literals it tries at a match start, in its order:
+    ``(literal, then_word_chars, bit)``, for the compiled walk's keyword matcher.
+
+    The patterns hold only lower-case letters, "-", one optional character (``s?``, ``-?``)
+    and a final ``\\w*``. At a start the regex tries the families in order, each family's
+    alternatives in order, an optional character first taken then left out (greedy), and
+    the first literal that matches and is not followed by ``[a-z]`` wins. A literal followed
+    by ``\\w*`` always wins once it matches: greedy ``\\w*`` stops before a non-word
+    character, which is never in ``[a-z]``; the match ends after that word run."""
+    out: list[tuple[str, bool, int]] = []
+    for name, pattern in KEYWORDS.items():
+        for alternative in pattern.split("|"):
+            words = alternative.endswith(r"\w*")
+            body = alternative[: -len(r"\w*")] if words else alternative
+            if not re.fullmatch(r"(?:[a-z-]\??)+", body) or body.startswith(("-", "?")):
+                raise ValueError(f"keyword pattern {alternative!r} is not a plain literal")
+            choices = [
+                (ch, "") if optional else (ch,)
+                for ch, optional in re.findall(r"([a-z-])(\??)", body)
+            ]
+            for parts in itertools.product(*choices):  # greedy: taken before left out
+                out.append(("".join(parts), words, _KEYWORD_BIT[name]))
+    return tuple(out)
 
 
 def parse_html(html: str) -> etree._Element | None:
@@ -696,7 +723,7 @@ except (ImportError, ValueError):  # not built; built against an incompatible lx
 else:
     _cwalk.init(
         _tag_info,
-        _attr_keywords,
+        _keyword_alternatives(),
         _is_hidden_style,
         _split_swallowed,
         _BLOCK,
