@@ -87,6 +87,21 @@ def test_compiled_walk_in_use() -> None:
         assert segment._walk_impl is segment._walk_compiled
 
 
+def test_a_stale_build_is_refused_with_a_warning() -> None:
+    """An extension built from an older _cwalk.pyx (editable install not rebuilt) must not
+    be bound: it would misread init's arguments and fail on every page."""
+
+    class StaleBuild:
+        API_VERSION = segment.CWALK_API_VERSION - 1
+
+        def init(self, *args: object) -> None:
+            raise AssertionError("a stale build must not be initialised")
+
+    with pytest.warns(UserWarning, match="stale build"):
+        assert segment._bind_compiled_walk(StaleBuild()) is None
+    assert segment._cwalk is None or segment._cwalk.API_VERSION == segment.CWALK_API_VERSION
+
+
 def test_real_pages(real_pages: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     assert len(real_pages) == 80
     for html in real_pages:

@@ -79,6 +79,11 @@ cdef int _KW_ORDER[MAX_ALTERNATIVES]
 cdef int _KW_FIRST[27]
 
 
+# What ``init`` takes: segment.py refuses a build whose version differs (a stale .so left by
+# an editable install that was not rebuilt would misread its arguments on every page).
+API_VERSION = 2
+
+
 def init(
     tag_info,
     keyword_alternatives,

@@ -604,8 +604,9 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     """Per-line character and word counts, over the batch's text joined into one string.
 
     The per-line loops (``sum(map(str.isdigit, t))``, ``len(CJK_RE.findall(t))``, ...) cost
-    a Python call per line and feature; here each count is one ``np.add.reduceat`` over the
-    character classes of the whole batch. Lines are joined with a "\\n" after each (a space
+    a Python call per line and feature; here the counts come from one pass (numba) over the
+    character classes of the whole batch (``_char_counts``; ``np.add.reduceat`` per count is
+    the reference the tests compare it with). Lines are joined with a "\\n" after each (a space
     for ``str.split``, no word or punctuation character), so that every line's span is not
     empty and no word runs over into the next line. Counts are integers: exact, whatever
     the batch. ``words``: the words of all lines in order (``tokens(t)`` for each ``t``)."""

@@ -25,6 +25,7 @@ import itertools
 import json
 import os
 import re
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -716,24 +717,45 @@ def _walk_compiled(
 
 # The compiled walk, when the extension was built (setup.py; it needs Cython and a C compiler
 # at install time) and LINESIFT_PURE_PYTHON is not set.
+CWALK_API_VERSION = 2  # the ``init`` arguments below; _cwalk.API_VERSION of a current build
+
+
+def _bind_compiled_walk(module: Any) -> Any:
+    """``module`` (the compiled walk) bound to this module's helpers, or None - with a
+    warning - when it is a stale build or cannot take the keyword patterns: the Python walk
+    then runs, with the same lines."""
+    try:
+        version = getattr(module, "API_VERSION", 1)
+        if version != CWALK_API_VERSION:
+            raise ValueError(
+                f"it is a stale build (API {version}, this source needs {CWALK_API_VERSION}); "
+                "rebuild it with `pip install -e .` (or `make setup`)"
+            )
+        module.init(
+            _tag_info,
+            _keyword_alternatives(),
+            _is_hidden_style,
+            _split_swallowed,
+            _BLOCK,
+            _SKIP,
+            _BR,
+            _LINK,
+            CONTEXT_BIT["noscript"],
+            SOURCE_CODE["noscript"],
+            MAX_TOKENS_CHARS,
+        )
+    except ValueError as exc:
+        warnings.warn(f"linesift: not using the compiled walk: {exc}", stacklevel=2)
+        return None
+    return module
+
+
 try:
     from . import _cwalk
 except (ImportError, ValueError):  # not built; built against an incompatible lxml
     _cwalk = None
 else:
-    _cwalk.init(
-        _tag_info,
-        _keyword_alternatives(),
-        _is_hidden_style,
-        _split_swallowed,
-        _BLOCK,
-        _SKIP,
-        _BR,
-        _LINK,
-        CONTEXT_BIT["noscript"],
-        SOURCE_CODE["noscript"],
-        MAX_TOKENS_CHARS,
-    )
+    _cwalk = _bind_compiled_walk(_cwalk)
 COMPILED_WALK: bool = _cwalk is not None and not os.environ.get("LINESIFT_PURE_PYTHON")
 _walk_impl = _walk_compiled if COMPILED_WALK else _walk
 
