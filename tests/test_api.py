@@ -248,3 +248,23 @@ def test_extraction_needs_neither_scikit_learn_nor_skops(pages, tmp_path):
         [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_extraction_lines_are_the_page_lines_with_their_labels(pages, extractor):
+    """``Extraction.lines`` (made when first read) holds every line, in order, with its
+    probability and label; the text is exactly the labelled lines."""
+    (result,) = extractor.extract_many([pages["2740"].source])
+    n = len(result.lines)  # before any Line exists
+    lines = list(result.lines)
+    assert n == len(lines) > 20
+    assert result.lines == lines and result.lines[-1] == lines[-1]
+    assert [ln.text for ln in result.lines[:3]] == [ln.text for ln in lines[:3]]
+    assert result.text == "\n".join(ln.text for ln in lines if ln.label)
+    threshold = extractor.threshold_for("html")
+    assert all(
+        (ln.probability >= threshold) == bool(ln.label)
+        for ln in lines
+        if abs(ln.probability - threshold) > 1e-4
+    )
+    assert 0 < sum(ln.label for ln in lines) < n
+    assert lines == extractor.predict_lines(pages["2740"].source)
