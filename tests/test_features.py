@@ -100,20 +100,32 @@ def test_position_and_page_features(text_batch: pd.DataFrame) -> None:
 def test_repeat_count_is_case_insensitive_and_per_page(text_batch: pd.DataFrame) -> None:
     # "Hello world." and "hello WORLD." repeat on page 1; page 2's copy counts only there
     assert text_batch.repeat_count.tolist() == [2, 1, 1, 2, 1, 1]
-    # the second "hello world" is a later copy; the German page's copy is its page's first
-    # (copy_index is an html feature: the text model does not take it)
+    # copy_index is an html feature (copies in other DOM containers): not the text model's
     assert "copy_index" not in text_batch
-    pages = [segment_text(EN_PAGE), segment_text(DE_PAGE)]
-    html_kind = featurize(lines_frame(pages), "html")
-    assert html_kind.copy_index.tolist() == [0, 0, 0, 1, 0, 0]
+
+
+def test_copy_index_counts_earlier_copies_in_other_containers() -> None:
+    html = (
+        "<html><body><nav><ul><li><a href='/s'>Subscribe now</a></li></ul></nav><article>"
+        "<p>The same paragraph, twice.</p><p>The same paragraph, twice.</p>"
+        "<p>Subscribe now</p></article><footer><p>subscribe NOW</p></footer></body></html>"
+    )
+    x = featurize(lines_frame([segment_html(html)]), "html")
+    # the nav's line, the article's two paragraphs (one block: not copies of each other),
+    # the article's and the footer's copies of the nav line (one and two earlier elsewhere)
+    assert x.copy_index.tolist() == [0, 0, 0, 1, 2]
+    assert x.repeat_count.tolist() == [3, 2, 2, 3, 3]
 
 
 def test_copy_index_counts_earlier_copies_on_real_pages() -> None:
     pages = list(load_wcxb(limit=6))
     frame = lines_frame([segment_html(p.source) for p in pages])
     x = featurize(frame, "html")
-    expected = frame.groupby(["page", frame["text"].str.lower()], sort=False).cumcount()
-    assert (x.copy_index.to_numpy() == expected.to_numpy()).all()
+    low = frame["text"].str.lower()
+    container = frame["container"].fillna(-1)
+    earlier = frame.groupby(["page", low], sort=False).cumcount()
+    in_block = frame.groupby(["page", low, container], sort=False).cumcount()
+    assert (x.copy_index.to_numpy() == (earlier - in_block).to_numpy()).all()
     assert (x.copy_index > 0).sum() > 5  # these pages repeat some lines
     assert ((x.copy_index > 0) <= (x.repeat_count > 1)).all()
 
