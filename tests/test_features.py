@@ -130,6 +130,39 @@ def test_copy_index_counts_earlier_copies_on_real_pages() -> None:
     assert ((x.copy_index > 0) <= (x.repeat_count > 1)).all()
 
 
+def test_title_overlap_and_the_offset_from_the_heading_that_repeats_the_title() -> None:
+    html = (
+        "<html><head><title>Trail Pack 25 | Gear Shop</title></head><body>"
+        "<nav><a href='/'>Gear Shop home</a></nav><h2>Trail news</h2><h1>Trail Pack 25</h1>"
+        "<p>A pack for day hikes, with a pack cover.</p><p>Related: Trail Pack 40</p>"
+        "</body></html>"
+    )
+    other = "<html><body><h1>No title here</h1><p>Text.</p></body></html>"
+    x = featurize(lines_frame([segment_html(html), segment_html(other)]), "html")
+    nan = np.nan
+    # distinct words: "gear shop home" 2 of 3 in the title; "trail news" 1 of 2; the h1 all
+    # 3; the paragraph ("a pack for day hikes with cover") 1 of 7; "related trail pack 40" 2/4
+    np.testing.assert_allclose(x.title_overlap, [nan, 2 / 3, 1 / 2, 1, 1 / 7, 2 / 4, nan, nan])
+    # the anchor: the h1 (overlap 1 x 3 shared words) beats the h2 "Trail news" (1/2 x 1)
+    d = np.array([-3, -2, -1, 0, 1, 2])
+    np.testing.assert_allclose(x.anchor_offset, [*(np.sign(d) * np.log1p(np.abs(d))), nan, nan])
+
+
+def test_title_features_on_real_pages() -> None:
+    pages = list(load_wcxb(limit=8))
+    frame = lines_frame([segment_html(p.source) for p in pages])
+    x = featurize(frame, "html")
+    anchored = x.anchor_offset.notna().groupby(frame["page"]).any()
+    assert anchored.sum() >= 6  # most pages repeat their title in a heading
+    at_anchor = frame[(x.anchor_offset == 0).to_numpy()]
+    assert at_anchor["page"].is_unique  # one anchor a page
+    assert at_anchor["tag"].isin(["h1", "h2", "h3"]).all()
+    assert (x.title_overlap[(x.anchor_offset == 0).to_numpy()] >= 0.5).all()
+    is_title = (frame["tag"] == "title").to_numpy()
+    assert x.title_overlap[is_title].isna().all()
+    assert x.title_overlap[~is_title].between(0, 1).all()
+
+
 def test_lines_under_a_section_heading_count_lines_and_long_lines_since() -> None:
     long = "This is a long sentence of the article body with more than ten words."
     page = "\n".join(
