@@ -71,3 +71,28 @@ def test_position_relative_to_the_confident_span(feature_tables):
     )
     assert f["lines_to_confident_span"].isna().all()
     assert f["lines_to_confident_line"].isna().all()
+
+
+def test_the_shape_of_the_page_probabilities(feature_tables):
+    page = _pages(feature_tables["html"], 1)
+    n = len(page)
+    words = page["n_words"].to_numpy(dtype=float)
+    prob = np.full(n, 0.1)
+    prob[10:15] = [0.9, 0.6, 0.3, 0.85, 0.55]
+    f = stack_features("html", prob, np.zeros(n, int), page, page[["container", "path"]], [])
+    total = max(words.sum(), 1)
+    assert f["page_share_p20"][0] == pytest.approx(words[10:15].sum() / total)
+    assert f["page_share_p80"][0] == pytest.approx(words[[10, 13]].sum() / total)
+    assert f["page_share_p20"].nunique() == 1 and f["page_p_median"].nunique() == 1
+    assert f["page_p_median"][0] == pytest.approx(np.median(prob))
+    confident_mean = np.mean([0.9, 0.6, 0.85, 0.55])  # the lines at or above 0.5
+    assert f["p_minus_confident_mean"][11] == pytest.approx(0.6 - confident_mean)
+    assert f["p_minus_confident_mean"][0] == pytest.approx(0.1 - confident_mean)
+    # no confident line: nothing to compare with
+    f = stack_features(
+        "html", np.full(n, 0.2), np.zeros(n, int), page, page[["container", "path"]], []
+    )
+    assert f["p_minus_confident_mean"].isna().all()
+    assert f["page_share_p20"][0] == pytest.approx(words.sum() / total)
+    # the text model's second stage does not take them
+    assert "page_share_p20" not in stack_feature_names("text", [])
