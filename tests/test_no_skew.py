@@ -20,7 +20,9 @@ def test_training_features_and_extractor_agree(prepared, wcxb_pages):
         assert model.stack_estimator is not None  # the shipped model has both stages
         page_codes = np.zeros(len(table), dtype=int)
         context = table[list(CONTEXT_COLUMNS["html"])]
-        training_path = line_probabilities(model, table, page_codes, context)
+        training_path = line_probabilities(
+            model, table, page_codes, context, page_lines["text"].tolist()
+        )
         served = extractor.predict_lines(page.source, format="html")
         assert [line.text for line in served] == page_lines["text"].tolist()
         np.testing.assert_allclose([line.probability for line in served], training_path, atol=1e-4)

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from linesift.features import CONTEXT_COLUMNS
-from linesift.modeling.stack import stack_feature_names, stack_features
+from linesift.features import CONTEXT_COLUMNS, dangling_separator_runs
+from linesift.modeling.stack import apply_rules, stack_feature_names, stack_features
 
 BASE = {"html": ["log_words", "link_density", "tag"], "text": ["log_words", "gap_before"]}
 
@@ -96,3 +96,40 @@ def test_the_shape_of_the_page_probabilities(feature_tables):
     assert f["page_share_p20"][0] == pytest.approx(words.sum() / total)
     # the text model's second stage does not take them
     assert "page_share_p20" not in stack_feature_names("text", [])
+
+
+def test_dangling_separator_runs_count_one_separator_per_run():
+    texts = [
+        "Breaking news",
+        "A couple and their dog saved from the flames by police -",
+        "Anagram: the joy of words -",
+        "What to do in Bordeaux this weekend of December 27? -",
+        "Title of the article",
+        "| Business type | Best fit |",  # a table row: starts with its separator
+        "| Agency | GoHighLevel |",
+        "Home »",
+        "News »",
+        "Sports |",  # another separator ends the run
+        "A sentence - with a dash inside.",
+        "well-known -",  # the last line of page 0
+        "Next page -",  # page 1: runs stop at page edges
+    ]
+    page = np.array([0] * 12 + [1])
+    runs = dangling_separator_runs(texts, page)
+    assert runs.tolist() == [0, 3, 3, 3, 0, 0, 0, 2, 2, 1, 0, 1, 1]
+    assert dangling_separator_runs([], np.zeros(0, dtype=int)).shape == (0,)
+
+
+def test_rules_zero_the_runs_and_nothing_else():
+    texts = ["Menu -", "Shop -", "Blog -", "A paragraph of the article.", "Tags -", "Share -"]
+    page = np.zeros(len(texts), dtype=int)
+    prob = np.array([0.9, 0.8, 0.7, 0.95, 0.6, 0.5])
+    got = apply_rules({"dangling_separator_run": 3}, prob, texts, page)
+    assert got.tolist() == [0.0, 0.0, 0.0, 0.95, 0.6, 0.5]
+    assert apply_rules({"dangling_separator_run": 2}, prob, texts, page).tolist() == [0.0] * 3 + [
+        0.95,
+        0.0,
+        0.0,
+    ]
+    assert apply_rules({"dangling_separator_run": 0}, prob, texts, page) is prob
+    assert apply_rules({}, prob, texts, page) is prob

@@ -434,6 +434,42 @@ def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.bincount(run_id)[run_id] * flag
 
 
+# Separators an inline list puts between its items ("a - b - c", "Home / News / World");
+# "»" and "·" dangle without a space before them too (as in ``ends_separator``).
+_SPACED_SEPARATORS = frozenset("-|/>–—")
+_BARE_SEPARATORS = frozenset("»·")
+
+
+def _dangling_separator(text: str) -> str:
+    """The separator a line ends with when the line is one item of an inline list saved one
+    item per line ("Anagram: the joy of words -"); "" otherwise. A line that starts with the
+    same character ("| a | b |", a table row) is not counted."""
+    if len(text) < 2:
+        return ""
+    last = text[-1]
+    if last in _BARE_SEPARATORS or (last in _SPACED_SEPARATORS and text[-2] == " "):
+        return "" if text[0] == last else last
+    return ""
+
+
+def dangling_separator_runs(texts: Sequence[str], page: np.ndarray) -> np.ndarray:
+    """Per line, the length of the run of consecutive lines of its page that end in the same
+    dangling separator (see ``_dangling_separator``); 0 for lines that end in none.
+
+    Seven headlines each ending in " -" above an article are a ticker's items, not a list
+    of content: a plain-text renderer split the ticker's one line at its links."""
+    keys = [_dangling_separator(t) for t in texts]
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    codes = pd.factorize(np.asarray(keys, dtype=object))[0]
+    flag = np.fromiter(map(bool, keys), bool, n)
+    group = np.asarray(page)
+    breaks = _first(True, (codes[1:] != codes[:-1]) | (group[1:] != group[:-1]))
+    run_id = np.cumsum(breaks) - 1
+    return np.bincount(run_id)[run_id] * flag
+
+
 def _section_features(
     f: dict[str, np.ndarray],
     heading_match: np.ndarray,

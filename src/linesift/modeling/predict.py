@@ -391,7 +391,7 @@ class Extractor:
             columns = line_columns([segmented[i] for i in members])
             X = featurize_columns(columns, kind)
             context = {name: columns[name] for name in CONTEXT_COLUMNS[kind]}
-            prob = line_probabilities(model, X, columns["page"], context)
+            prob = line_probabilities(model, X, columns["page"], context, columns["text"])
             bounds = np.cumsum([0] + [len(segmented[i]) for i in members])
             for j, i in enumerate(members):
                 probs[i] = prob[bounds[j] : bounds[j + 1]]

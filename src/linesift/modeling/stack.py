@@ -31,11 +31,13 @@ from ..features import (
     _shift,
     _values,
     _window_mean,
+    dangling_separator_runs,
 )
 from .tree_predict import content_probability, feature_matrix
 
 __all__ = [
     "CONTEXT_COLUMNS",
+    "apply_rules",
     "line_probabilities",
     "stack_columns",
     "stack_feature_names",
@@ -192,9 +194,11 @@ def line_probabilities(
     features: pd.DataFrame | Mapping[str, np.ndarray],
     page: np.ndarray,
     context: pd.DataFrame | Mapping[str, Any],
+    texts: Sequence[str] | None = None,
 ) -> np.ndarray:
     """Content probability of every line: the first stage, then the second if the model has
-    one. ``model``: a ``LineModel``; the other arguments as for ``stack_features`` (or
+    one, then the model's rules (``apply_rules``; they read ``texts``, the lines' texts).
+    ``model``: a ``LineModel``; the other arguments as for ``stack_features`` (or
     ``stack_columns``: dicts of columns go to the trees as one matrix, no DataFrame)."""
     first = model.first_stage
     if isinstance(features, pd.DataFrame):
@@ -202,12 +206,33 @@ def line_probabilities(
     else:
         prob = content_probability(first, _input(first, features, model.features))
     second = model.second_stage
-    if second is None:
+    if second is not None:
+        base = model.card["stack"]["base_features"]
+        stacked = stack_columns(model.kind, prob, page, features, context, base)
+        names = stack_feature_names(model.kind, base)
+        prob = content_probability(second, _input(second, stacked, names))
+    rules = model.card.get("rules")
+    if rules:
+        if texts is None:
+            raise ValueError(f"{model.name}: its rules need the lines' texts")
+        prob = apply_rules(rules, prob, texts, page)
+    return prob
+
+
+def apply_rules(
+    rules: Mapping[str, Any], prob: np.ndarray, texts: Sequence[str], page: np.ndarray
+) -> np.ndarray:
+    """The model's rules (its card's ``rules``, from ``train.rules``) over its probabilities.
+
+    ``dangling_separator_run``: lines in a run of at least this many consecutive lines that
+    end in the same dangling separator (``features.dangling_separator_runs``) get
+    probability 0. WCXB has such runs on 33 pages only, too few for the trees to learn them
+    (as a feature, neither stage used them); the rule changed no CV F1 there (see README)."""
+    min_run = int(rules.get("dangling_separator_run") or 0)
+    if min_run <= 0 or not len(prob):
         return prob
-    base = model.card["stack"]["base_features"]
-    stacked = stack_columns(model.kind, prob, page, features, context, base)
-    names = stack_feature_names(model.kind, base)
-    return content_probability(second, _input(second, stacked, names))
+    runs = dangling_separator_runs(texts, np.asarray(page))
+    return np.where(runs >= min_run, 0.0, prob)
 
 
 def _input(

@@ -35,7 +35,7 @@ from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names
 from ..prepare import write_parquet
 from ..scoring import PageScorer
 from .model_io import TRUSTED_TYPES, LineModel, save_model, sha256_of, write_card
-from .stack import CONTEXT_COLUMNS, stack_feature_names, stack_features
+from .stack import CONTEXT_COLUMNS, apply_rules, stack_feature_names, stack_features
 
 log = logging.getLogger(__name__)
 
@@ -234,6 +234,14 @@ def fit_line_model(
         stack, stack_card, oof, train_prob, held_prob = _fit_stack(
             kind, tp, train, held_out, y, w, jobs, splits, (oof, train_prob, held_prob)
         )
+    rules = dict(tp.get("rules") or {})
+    if rules:  # as line_probabilities applies them at inference
+        train_page = pd.factorize(page_view_key(train))[0]
+        oof = apply_rules(rules, oof, train["text"].tolist(), train_page)
+        train_prob = apply_rules(rules, train_prob, train["text"].tolist(), train_page)
+        if len(held_out):
+            held_page = pd.factorize(page_view_key(held_out))[0]
+            held_prob = apply_rules(rules, held_prob, held_out["text"].tolist(), held_page)
     fit_seconds = time.time() - started
     log.info(
         "%s: %d folds + final fit on %d of %d lines in %.0f s",
@@ -275,6 +283,7 @@ def fit_line_model(
         "cv_mean_page_f1": round(float(curve.f1.max()), 4),
         "stage1_cv_mean_page_f1": round(stage1_f1, 4),
         "stack": stack_card,
+        "rules": rules,
         "params": {
             "hgb": tp["hgb"],
             "sample_weight": tp["sample_weight"],
