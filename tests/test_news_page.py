@@ -43,11 +43,6 @@ def test_drops_category_and_prev_next_lines(kept):
         assert line not in kept, line
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (open issue): the text model keeps 5 of the 7 headline-ticker lines "
-    "above the title; it must drop them",
-)
 def test_drops_ticker(kept):
     lines = _page_lines()
     title = lines.index("How Russia Is Reacting to the Downfall of Syria’s Assad")
