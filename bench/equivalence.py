@@ -70,7 +70,8 @@ def dump(out: str) -> None:
             frame = lines_frame(segs)
             X = featurize(frame, kind)
             context = frame[list(CONTEXT_COLUMNS[kind])]
-            p = line_probabilities(model, X, frame["page"].to_numpy(), context)
+            texts = frame["text"].tolist()
+            p = line_probabilities(model, X, frame["page"].to_numpy(), context, texts)
             p1 = model.estimator.predict_proba(X[model.features])[:, 1]
             base = model.card["stack"]["base_features"]
             stacks.append(stack_features(kind, p1, frame["page"].to_numpy(), X, context, base))

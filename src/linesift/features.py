@@ -470,6 +470,29 @@ def dangling_separator_runs(texts: Sequence[str], page: np.ndarray) -> np.ndarra
     return np.bincount(run_id)[run_id] * flag
 
 
+def _section_matches(texts: Sequence[str], n_words: np.ndarray) -> np.ndarray:
+    """The lines ``SECTION_HEADING_RE`` matches, among those short enough to be a section
+    heading (``SECTION_HEADING_MAX_WORDS``; the longer ones are False: ``_section_features``
+    does not read them). Matched in one pass over those lines joined when none holds a "\n"
+    (then the pattern made multi-line cannot run from one line into the next): scanning only
+    the short lines halved its cost (0.27 -> 0.14 ms a page on 320 WCXB pages)."""
+    out = np.zeros(len(texts), dtype=bool)
+    short = np.flatnonzero(n_words <= SECTION_HEADING_MAX_WORDS)
+    if not len(short):
+        return out
+    candidates = [texts[i] for i in short.tolist()]
+    joined = "\n".join(candidates) + "\n"
+    if joined.count("\n") == len(candidates):
+        lengths = np.fromiter(map(len, candidates), np.int64, len(candidates))
+        starts = np.cumsum(lengths + 1) - (lengths + 1)
+        at = [m.start() for m in _SECTION_HEADING_LINES_RE.finditer(joined)]
+        out[short[np.searchsorted(starts, at, side="right") - 1]] = True
+    else:
+        matched = [SECTION_HEADING_RE.match(t) is not None for t in candidates]
+        out[short[np.asarray(matched, dtype=bool)]] = True
+    return out
+
+
 def _section_features(
     f: dict[str, np.ndarray],
     heading_match: np.ndarray,
@@ -695,17 +718,6 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
         | (np.isin(last_code, [ord(c) for c in "-|/>–—"]) & (code_before(1) == 32))
     ).astype(float)
 
-    # the lines SECTION_HEADING_RE matches, in one pass when no line holds a "\n" (then the
-    # pattern made multi-line cannot run from one line into the next)
-    if np.count_nonzero(codes == 10) == n:
-        at = [m.start() for m in _SECTION_HEADING_LINES_RE.finditer(joined)]
-        out["section_match"] = np.zeros(n, dtype=bool)
-        out["section_match"][np.searchsorted(starts, at, side="right") - 1] = True
-    else:
-        out["section_match"] = np.fromiter(
-            (SECTION_HEADING_RE.match(t) is not None for t in texts), bool, n
-        )
-
     # words: tokens() of each line, found in one pass over the lower-cased batch
     joined = "\n".join(lowered) + "\n"
     n_lower = np.fromiter(map(len, lowered), np.int64, n)
@@ -715,6 +727,7 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     out["n_words"] = n_words.astype(np.float64)
     out["word_chars"] = word_chars.astype(np.float64)
     out["words"] = Words(joined, lcodes, start, end)
+    out["section_match"] = _section_matches(texts, n_words)
 
     # lines holding one of the substrings: where each occurs (str.find is a fast C scan, and
     # no substring spans the "\n" between lines)
