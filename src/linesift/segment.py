@@ -326,7 +326,9 @@ def _parse(html: str, cleaned: bool = False) -> tuple[etree._Element | None, boo
     except UnicodeEncodeError:  # surrogates: a pair becomes its character, a lone one U+FFFD
         fixed = html.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
         source = fixed.encode("utf-8")
-    parser = etree.HTMLParser(huge_tree=True, encoding="utf-8")
+    # collect_ids=False: libxml2 builds no table of the ``id`` attributes (nothing here
+    # looks elements up by id; attributes are read as before): ~4 % of the parse time
+    parser = etree.HTMLParser(huge_tree=True, encoding="utf-8", collect_ids=False)
     try:
         root = etree.fromstring(source, parser)
     except (etree.ParserError, ValueError):
