@@ -371,13 +371,14 @@ def test_words_are_the_tokens_of_the_regexes(real_texts: list[str]) -> None:
 
 def test_words_hash_collisions_are_resolved_on_the_code_points(real_texts: list[str]) -> None:
     """With every hash the same, lookups and codes still go by the words' characters."""
-    from linesift.features import SpanTable
+    from linesift.features import SpanTable, _fill_slots
 
     _, words = _words_of(real_texts[:400])
     strings = words.strings()
     words.hashes = np.zeros(len(words), dtype=np.uint64)
     table = SpanTable({"the": 1, "and": 2, "of": 4, "zzz": 8})
     table.hashes = np.zeros(len(table.hashes), dtype=np.uint64)
+    table.slots = _fill_slots(table.hashes, len(table.slots), table.slot_shift)  # all in a row
     expected = [{"the": 1, "and": 2, "of": 4}.get(w, 0) for w in strings]
     assert words.values(table).tolist() == expected
     assert any(expected)

@@ -911,8 +911,8 @@ class Words:
     def values(self, table: SpanTable) -> np.ndarray:
         """Each word's value in ``table`` (0 for a word not in it): ``dict.get(word, 0)``."""
         return _span_lookup(
-            self.codes, self.start, self.end, self.hashes, table.hashes, table.offsets,
-            table.codes, table.values,
+            self.codes, self.start, self.end, self.hashes, table.slots, table.slot_shift,
+            table.hashes, table.offsets, table.codes, table.values,
         )  # fmt: skip
 
     def factorize(self, at: np.ndarray) -> np.ndarray:
@@ -927,7 +927,11 @@ class Words:
 
 class SpanTable:
     """A ``dict[str, int]`` as arrays for ``Words.values``: its keys' hashes (sorted), code
-    points (concatenated; key ``i``'s are ``codes[offsets[i]:offsets[i + 1]]``) and values."""
+    points (concatenated; key ``i``'s are ``codes[offsets[i]:offsets[i + 1]]``) and values,
+    and an open-addressing table of the keys by hash (``slots``: key index or -1; a hash's
+    first slot is its Fibonacci hash, the top ``64 - slot_shift`` bits of hash x 2^64/phi,
+    as FNV-1a's low bits mix poorly): about one probe a word instead of a binary search over
+    16,197 stopwords (0.16 -> 0.06 ms a page on 320 WCXB pages)."""
 
     def __init__(self, mapping: dict[str, int]):
         keys = list(mapping)
@@ -941,6 +945,9 @@ class SpanTable:
         self.codes = np.concatenate([np.zeros(0, np.uint32), *(key_codes[i] for i in order)])
         self.offsets = np.concatenate([[0], np.cumsum(lengths[order])]).astype(np.int64)
         self.values = np.array([mapping[keys[i]] for i in order], dtype=np.int64)
+        bits = max(int(2 * len(keys) - 1).bit_length(), 1)  # at most half full
+        self.slot_shift = np.uint64(64 - bits)
+        self.slots = _fill_slots(self.hashes, 1 << bits, self.slot_shift)
 
 
 def _code_points(text: str) -> np.ndarray:
@@ -973,22 +980,47 @@ def _same_span(codes, a, a_end, other, b):
     return True
 
 
+_FIBONACCI = np.uint64(11400714819323198485)  # 2^64 / golden ratio
+
+
 @numba.njit(cache=True, nogil=True)
-def _span_lookup(codes, start, end, hashes, key_hashes, key_offsets, key_codes, key_values):
-    """``Words.values``' loop: per span, the value of the key with its code points."""
+def _fill_slots(key_hashes, size, shift):
+    """``SpanTable.slots``: each key's index at the first free slot from its hash's, in
+    key order (linear probing)."""
+    slots = np.full(size, -1, dtype=np.int64)
+    mask = size - 1
+    for i in range(len(key_hashes)):
+        s = np.int64((key_hashes[i] * _FIBONACCI) >> shift)
+        while slots[s] != -1:
+            s = (s + 1) & mask
+        slots[s] = i
+    return slots
+
+
+@numba.njit(cache=True, nogil=True)
+def _span_lookup(
+    codes, start, end, hashes, slots, shift, key_hashes, key_offsets, key_codes, key_values
+):
+    """``Words.values``' loop: per span, the value of the key with its code points (probing
+    ``slots`` from the span's hash until an empty slot; a key with the same hash and other
+    code points is skipped)."""
     out = np.zeros(len(start), dtype=np.int64)
-    n_keys = len(key_hashes)
+    mask = len(slots) - 1
     for t in range(len(start)):
         h = hashes[t]
-        i = np.searchsorted(key_hashes, h)
+        s = np.int64((h * _FIBONACCI) >> shift)
         size = end[t] - start[t]
-        while i < n_keys and key_hashes[i] == h:
-            if key_offsets[i + 1] - key_offsets[i] == size and _same_span(
-                codes, start[t], end[t], key_codes, key_offsets[i]
+        i = slots[s]
+        while i != -1:
+            if (
+                key_hashes[i] == h
+                and key_offsets[i + 1] - key_offsets[i] == size
+                and _same_span(codes, start[t], end[t], key_codes, key_offsets[i])
             ):
                 out[t] = key_values[i]
                 break
-            i += 1
+            s = (s + 1) & mask
+            i = slots[s]
     return out
 
 
