@@ -87,14 +87,14 @@ def test_extract_many_predicts_each_batch_in_one_model_call(pages, extractor, mo
     single_text = extractor.extract(text, format="text")
     calls = []
     first_stage = {id(extractor.model(kind).first_stage): kind for kind in ("html", "text")}
-    original = stack.content_probability
+    original = stack._probability
 
-    def counting(estimator, X):
+    def counting(estimator, columns, names):
         if id(estimator) in first_stage:
-            calls.append((first_stage[id(estimator)], len(X)))
-        return original(estimator, X)
+            calls.append((first_stage[id(estimator)], len(columns[names[0]])))
+        return original(estimator, columns, names)
 
-    monkeypatch.setattr(stack, "content_probability", counting)
+    monkeypatch.setattr(stack, "_probability", counting)
     batch = [Page(id=pid, source=p.source, format="html") for pid, p in pages.items()] + [
         Page(id="txt", source=text, format="text")
     ]

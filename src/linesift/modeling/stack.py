@@ -33,7 +33,7 @@ from ..features import (
     _window_mean,
     dangling_separator_runs,
 )
-from .tree_predict import content_probability, feature_matrix
+from .tree_predict import FlatTrees, content_probability, feature_matrix
 
 __all__ = [
     "CONTEXT_COLUMNS",
@@ -204,13 +204,13 @@ def line_probabilities(
     if isinstance(features, pd.DataFrame):
         prob = content_probability(first, features[model.features])
     else:
-        prob = content_probability(first, _input(first, features, model.features))
+        prob = _probability(first, features, model.features)
     second = model.second_stage
     if second is not None:
         base = model.card["stack"]["base_features"]
         stacked = stack_columns(model.kind, prob, page, features, context, base)
         names = stack_feature_names(model.kind, base)
-        prob = content_probability(second, _input(second, stacked, names))
+        prob = _probability(second, stacked, names)
     rules = model.card.get("rules")
     if rules:
         if texts is None:
@@ -233,6 +233,16 @@ def apply_rules(
         return prob
     runs = dangling_separator_runs(texts, np.asarray(page))
     return np.where(runs >= min_run, 0.0, prob)
+
+
+def _probability(
+    estimator: Any, columns: Mapping[str, np.ndarray], names: Sequence[str]
+) -> np.ndarray:
+    """``content_probability`` of the rows of ``columns`` (a dict of arrays): flat trees
+    read them straight into their own matrix (``FlatTrees.probability_of_columns``)."""
+    if isinstance(estimator, FlatTrees) and list(names) == estimator.columns:
+        return estimator.probability_of_columns(columns)
+    return content_probability(estimator, _input(estimator, columns, names))
 
 
 def _input(
