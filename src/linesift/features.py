@@ -424,14 +424,14 @@ def _window_sums(values, group, lo, hi):
 
 
 def _run_lengths(flag: np.ndarray, group: np.ndarray) -> np.ndarray:
-    """For each line with ``flag`` set, the length of the run of consecutive flagged lines of
-    its page that holds it; 0 for unflagged lines."""
+    """For each line with ``flag`` set (non-zero), the length of the run of consecutive lines
+    of its page that holds it and have the same value; 0 for unflagged lines."""
     n = len(flag)
     if n == 0:
         return np.zeros(0)
     breaks = _first(True, (flag[1:] != flag[:-1]) | (group[1:] != group[:-1]))
     run_id = np.cumsum(breaks) - 1
-    return np.bincount(run_id)[run_id] * flag
+    return np.bincount(run_id)[run_id] * (flag != 0)
 
 
 # Separators an inline list puts between its items ("a - b - c", "Home / News / World");
@@ -458,16 +458,11 @@ def dangling_separator_runs(texts: Sequence[str], page: np.ndarray) -> np.ndarra
 
     Seven headlines each ending in " -" above an article are a ticker's items, not a list
     of content: a plain-text renderer split the ticker's one line at its links."""
-    keys = [_dangling_separator(t) for t in texts]
-    n = len(keys)
-    if n == 0:
+    if len(texts) == 0:
         return np.zeros(0, dtype=np.int64)
-    codes = pd.factorize(np.asarray(keys, dtype=object))[0]
-    flag = np.fromiter(map(bool, keys), bool, n)
-    group = np.asarray(page)
-    breaks = _first(True, (codes[1:] != codes[:-1]) | (group[1:] != group[:-1]))
-    run_id = np.cumsum(breaks) - 1
-    return np.bincount(run_id)[run_id] * flag
+    # each line's separator as its code point (0: none), runs of one code point counted
+    keys = (ord(key) if key else 0 for key in map(_dangling_separator, texts))
+    return _run_lengths(np.fromiter(keys, np.int64, len(texts)), np.asarray(page))
 
 
 def _section_matches(texts: Sequence[str], n_words: np.ndarray) -> np.ndarray:

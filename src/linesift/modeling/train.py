@@ -237,8 +237,9 @@ def fit_line_model(
     rules = dict(tp.get("rules") or {})
     if rules:  # as line_probabilities applies them at inference
         train_page = pd.factorize(page_view_key(train))[0]
-        oof = apply_rules(rules, oof, train["text"].tolist(), train_page)
-        train_prob = apply_rules(rules, train_prob, train["text"].tolist(), train_page)
+        train_texts = train["text"].tolist()
+        oof = apply_rules(rules, oof, train_texts, train_page)
+        train_prob = apply_rules(rules, train_prob, train_texts, train_page)
         if len(held_out):
             held_page = pd.factorize(page_view_key(held_out))[0]
             held_prob = apply_rules(rules, held_prob, held_out["text"].tolist(), held_page)
