@@ -131,20 +131,21 @@ class FlatTrees:
         if n == 0:
             return np.zeros(0)
         data = np.empty((n, len(order)))
-        for k, (name, cats) in enumerate(order):
-            data[:, k] = columns[name]
+        for k, (column, cats) in enumerate(order):
+            data[:, k] = columns[self.columns[column]]
             if cats is not None:
                 values = data[:, k]
                 at = np.minimum(np.searchsorted(cats, values), len(cats) - 1)
                 data[:, k] = np.where(cats[at] == values, at, np.nan)
         return self._probability_of(data)
 
-    def _encoded_order(self) -> list[tuple[str, np.ndarray | None]]:
-        """The trees' input columns in order: (input column name, categories or None)."""
+    def _encoded_order(self) -> list[tuple[int, np.ndarray | None]]:
+        """The trees' input columns in order: (index of the input column, its categories
+        or None)."""
         if self.blocks is None:
-            return [(name, None) for name in self.columns]
+            return [(i, None) for i in range(len(self.columns))]
         return [
-            (self.columns[i], None if categories is None else categories[j])
+            (i, None if categories is None else categories[j])
             for cols, categories in self.blocks
             for j, i in enumerate(cols.tolist())
         ]
@@ -192,17 +193,12 @@ class FlatTrees:
         unknown one: each split is taken both ways many times."""
         n_in = len(self.columns)
         inode, fnode = self.arrays[1], self.arrays[2]
-        if self.blocks is None:
-            order, cats_of = np.arange(n_in), [None] * n_in
-        else:
-            order = np.concatenate([cols for cols, _ in self.blocks])
-            cats_of = [c for cols, cats in self.blocks for c in (cats or [None] * len(cols))]
         split = (inode[:, _FLAGS] & (_LEAF | _CATEGORICAL)) == 0
         rng = np.random.default_rng(seed)
         out = np.empty((n, n_in))
-        for f, column in enumerate(order.tolist()):
-            if cats_of[f] is not None:
-                cats = np.asarray(cats_of[f], dtype=np.float64)
+        for f, (column, categories) in enumerate(self._encoded_order()):
+            if categories is not None:
+                cats = np.asarray(categories, dtype=np.float64)
                 values = np.concatenate([cats, [np.nan, cats.max(initial=0.0) + 1.0]])
             else:
                 thr = np.unique(fnode[split & (inode[:, _FEATURE] == f), 0])
