@@ -54,8 +54,9 @@ def _segment_both(html: str, monkeypatch: pytest.MonkeyPatch) -> PageLines:
 
 
 def _walk_both(html: str, *, compiled: bool = True) -> None:
-    """Both walks on one parsed tree: same lines, element index and swallowed rests; and the
-    compiled walk ran (did not hand the tree back to the Python walk) when ``compiled``."""
+    """Both walks on one parsed tree: same lines, element index, swallowed rests and
+    structured-data scripts; and the compiled walk ran (did not hand the tree back to the
+    Python walk) when ``compiled``."""
     clean = segment._clean(html)
     root, _ = segment._parse(clean, cleaned=True)
     if root is None:
@@ -63,9 +64,9 @@ def _walk_both(html: str, *, compiled: bool = True) -> None:
     end = segment._end_key(clean)
     results = []
     for walk in (segment._walk, segment._walk_compiled):
-        lines, swallowed = PageLines(), []
-        index = walk(root, lines, 0, swallowed, first_index=7, page_end=end)
-        results.append((lines, swallowed, index))
+        lines, swallowed, scripts = PageLines(), [], []
+        index = walk(root, lines, 0, swallowed, first_index=7, page_end=end, scripts=scripts)
+        results.append((lines, swallowed, index, scripts))
     _assert_same_lines(results[0][0], results[1][0])
     assert results[0][1:] == results[1][1:]
     raw = segment._cwalk.walk(root, 0, True, 7, end)
@@ -206,6 +207,20 @@ EDGE_CASES = {
         '<script type="application/ld+json">{"articleBody": "An article body long enough '
         'to be a structured line in JSON-LD."}</script><p>Visible.</p>'
     ),
+    "structured_scripts": (
+        '<html><head><script type="Application/LD+JSON">{"description": "In the head, with '
+        'the type in upper case."}</script><script id="__NEXT_DATA__">{"props": {"a": "'
+        + "Page state prose "
+        * 15
+        + '"}}</script></head><body><svg><script type="application/ld+json">{"text": "A '
+        'script inside a skipped svg element, still found."}</script></svg><template><div>'
+        '<script type="application/ld+json">{"articleBody": "Nested two levels deep in a '
+        'template element."}</script></div></template><script type="text/javascript">{}'
+        '</script><script type="application/ld+json" id="__NEXT_DATA__" type="x">{"text": '
+        '"Both markers: JSON-LD wins, as the first type attribute says."}</script>'
+        '<script>{"text": "No type and no id: not structured data at all."}</script>'
+        "<p>Visible.</p></body></html>"
+    ),
     "xml_decl": "<?xml version='1.0' encoding='utf-8'?><html><body><p>x</p></body></html>",
     "frameset": "<frameset><frame src=x><noframes><p>no frames</p></noframes></frameset>",
     "many_tags": "".join(f"<t{i}>w{i}</t{i}>" for i in range(400)),
@@ -217,6 +232,29 @@ def test_edge_cases(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     html = EDGE_CASES[name]
     _segment_both(html, monkeypatch)
     _walk_both(html)
+
+
+def test_structured_scripts_in_document_order() -> None:
+    """The compiled walk collects JSON-LD and page-state scripts (also those inside skipped
+    elements) in the order ``root.iter("script")`` finds them."""
+    root, _ = segment._parse(EDGE_CASES["structured_scripts"])
+    scripts: list = []
+    segment._walk_compiled(root, PageLines(), 0, [], scripts=scripts)
+    assert scripts == segment._structured_scripts(root)
+    assert [kind for kind, _ in scripts] == [0, 1, 0, 0, 0]
+    assert "skipped svg" in scripts[2][1] and "template" in scripts[3][1]
+    lines = segment_html(EDGE_CASES["structured_scripts"])
+    assert lines.text[0] == "Visible."
+    assert lines.text[1:] == [
+        "In the head, with the type in upper case.",
+        ("Page state prose " * 15).strip(),
+        "A script inside a skipped svg element, still found.",
+        "Nested two levels deep in a template element.",
+        "Both markers: JSON-LD wins, as the first type attribute says.",
+    ]
+    assert [segment.SOURCES[s] for s in lines.source] == ["dom"] + ["jsonld", "state"] + [
+        "jsonld"
+    ] * 3
 
 
 def test_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:

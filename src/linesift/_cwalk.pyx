@@ -81,7 +81,7 @@ cdef int _KW_FIRST[27]
 
 # What ``init`` takes: segment.py refuses a build whose version differs (a stale .so left by
 # an editable install that was not rebuilt would misread its arguments on every page).
-API_VERSION = 2
+API_VERSION = 3
 
 
 def init(
@@ -398,6 +398,43 @@ cdef inline object _attr_value(xmlAttr* a):
     return _decode(<const char*>ch.content, strlen(<const char*>ch.content))
 
 
+cdef void _note_script(xmlNode* c, list scripts) except *:
+    """Append ``(kind, el.text)`` for a ``<script>`` holding JSON-LD (kind 0: its ``type``,
+    lower-cased, is application/ld+json) or Next.js page state (kind 1: ``id`` is
+    __NEXT_DATA__); ``segment._structured_scripts`` for one element."""
+    cdef xmlAttr* a = c.properties
+    type_ = id_ = None
+    while a is not NULL:
+        if a.ns is NULL:
+            if type_ is None and strcmp(<const char*>a.name, "type") == 0:
+                type_ = _attr_value(a)
+            elif id_ is None and strcmp(<const char*>a.name, "id") == 0:
+                id_ = _attr_value(a)
+        a = a.next
+    if type_ is not None and type_.lower() == "application/ld+json":
+        scripts.append((0, _text_of(c.children)))
+    elif id_ is not None and id_ == "__NEXT_DATA__":
+        scripts.append((1, _text_of(c.children)))
+
+
+cdef void _note_scripts_below(xmlNode* top, list scripts) except *:
+    """``_note_script`` for the ``<script>`` elements below ``top`` (a skipped subtree, which
+    ``el.iter("script")`` still visits), in document order."""
+    cdef xmlNode* n = top.children
+    while n is not NULL and n is not top:
+        if n.type == XML_ELEMENT_NODE:
+            if n.ns is NULL and strcmp(<const char*>n.name, "script") == 0:
+                _note_script(n, scripts)
+            if n.children is not NULL:
+                n = n.children
+                continue
+        while n is not top and n.next is NULL:
+            n = n.parent
+        if n is top:
+            break
+        n = n.next
+
+
 def walk(
     cetree._Element root not None,
     long source,
@@ -405,9 +442,9 @@ def walk(
     long first_index,
     str page_end,
 ):
-    """``(element_index, texts, link_chars, frames, swallowed)`` of the tree at ``root``, as
-    ``segment._walk`` computes them, or None when the tree holds what this walk does not
-    mirror (see the module docstring)."""
+    """``(element_index, texts, link_chars, frames, swallowed, scripts)`` of the tree at
+    ``root``, as ``segment._walk`` and ``segment._structured_scripts`` compute them, or None
+    when the tree holds what this walk does not mirror (see the module docstring)."""
     try:
         return _walk(root._c_node, source, track_swallowed, first_index, page_end)
     except _Bail:
@@ -440,6 +477,7 @@ cdef tuple _walk(
     cdef list out_link = []
     cdef list out_frame = []
     cdef list rests = []
+    cdef list scripts = []  # (kind, text) of the structured-data scripts, in document order
     cdef list keep = []  # owners of the tag infos the slots point to
     cdef object own
 
@@ -469,8 +507,12 @@ cdef tuple _walk(
             if split is not None:
                 own, rest = split
                 rests.append(rest)
-        if kind == K_SKIP and not _holds_body(node):
-            skip = True
+        if kind == K_SKIP:
+            if strcmp(<const char*>node.name, "script") == 0:
+                _note_script(node, scripts)
+            if not _holds_body(node):
+                skip = True
+                _note_scripts_below(node, scripts)
         else:
             if kind == K_BLOCK:
                 if buf:
@@ -589,7 +631,7 @@ cdef tuple _walk(
 
     if buf:
         _flush(buf, link, top, out_text, out_link, out_frame)
-    return element_index, out_text, out_link, out_frame, rests
+    return element_index, out_text, out_link, out_frame, rests, scripts
 
 
 cdef inline tuple _info_cached(xmlNode* node, _Slot* slots):

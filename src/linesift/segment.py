@@ -363,10 +363,10 @@ def segment_html(html: str, *, structured: bool = True) -> PageLines:
     if too_deep:  # the tree stops where the nesting limit was hit: keep the text, not the DOM
         _flat_lines(html, lines)
         return lines
-    roots = [root]
     swallowed: list[str] = []
+    scripts: list[tuple[int, str | None]] | None = [] if structured else None
     end = _end_key(html)
-    index = _walk_impl(root, lines, SOURCE_CODE["dom"], swallowed, page_end=end)
+    index = _walk_impl(root, lines, SOURCE_CODE["dom"], swallowed, page_end=end, scripts=scripts)
     # an unclosed <title>/<script>/<textarea>/... took the rest of the page as raw text
     for _ in range(_MAX_RECOVERIES):
         if not swallowed:
@@ -377,13 +377,17 @@ def segment_html(html: str, *, structured: bool = True) -> PageLines:
             if too_deep:
                 _flat_lines(rest, lines)
             continue
-        roots.append(sub)
         index = _walk_impl(
-            sub, lines, SOURCE_CODE["dom"], swallowed, first_index=index, page_end=end
+            sub,
+            lines,
+            SOURCE_CODE["dom"],
+            swallowed,
+            first_index=index,
+            page_end=end,
+            scripts=scripts,
         )
-    if structured:
-        for r in roots:
-            _structured_lines(r, lines)
+    if scripts:
+        _structured_lines(scripts, lines)
     return lines
 
 
@@ -549,9 +553,11 @@ def _walk(
     swallowed: list[str] | None = None,
     first_index: int = 0,
     page_end: str = "",
+    scripts: list[tuple[int, str | None]] | None = None,
 ) -> int:
     """Append the lines of the tree at ``root``; returns the last element index used.
-    Page text swallowed by an unclosed raw-text element is appended to ``swallowed``.
+    Page text swallowed by an unclosed raw-text element is appended to ``swallowed``, the
+    tree's structured-data scripts (``_structured_scripts``) to ``scripts``.
 
     The hot loop of segmentation (two events per element): a tag is classified by one dict
     lookup, only block elements open a frame, and a frame is a tuple in the order of the
@@ -663,6 +669,8 @@ def _walk(
     if buf:
         flush(top)
     _emit(lines, out_text, out_link, out_frame)
+    if scripts is not None:
+        scripts.extend(_structured_scripts(root))
     return element_index
 
 
@@ -701,6 +709,7 @@ def _walk_compiled(
     swallowed: list[str] | None = None,
     first_index: int = 0,
     page_end: str = "",
+    scripts: list[tuple[int, str | None]] | None = None,
 ) -> int:
     """``_walk`` by the compiled walk (``linesift._cwalk``, 3x faster per page): same
     arguments, same lines. A tree with nodes it does not mirror (never built by libxml2's
@@ -709,17 +718,19 @@ def _walk_compiled(
         raise RuntimeError("linesift._cwalk is not built")
     result = _cwalk.walk(root, source, swallowed is not None, first_index, page_end)
     if result is None:
-        return _walk(root, lines, source, swallowed, first_index, page_end)
-    index, out_text, out_link, out_frame, rests = result
+        return _walk(root, lines, source, swallowed, first_index, page_end, scripts)
+    index, out_text, out_link, out_frame, rests, found = result
     if swallowed is not None:
         swallowed.extend(rests)
+    if scripts is not None:
+        scripts.extend(found)
     _emit(lines, out_text, out_link, out_frame)
     return index
 
 
 # The compiled walk, when the extension was built (setup.py; it needs Cython and a C compiler
 # at install time) and LINESIFT_PURE_PYTHON is not set.
-CWALK_API_VERSION = 2  # the ``init`` arguments below; _cwalk.API_VERSION of a current build
+CWALK_API_VERSION = 3  # the ``init`` arguments below; _cwalk.API_VERSION of a current build
 
 
 def _bind_compiled_walk(module: Any) -> Any:
@@ -765,18 +776,29 @@ _walk_impl = _walk_compiled if COMPILED_WALK else _walk
 _TEXT_KEYS = ("articleBody", "text", "description", "reviewBody")
 
 
-def _structured_lines(root: etree._Element, lines: PageLines) -> None:
-    """Candidate lines from JSON-LD and embedded page state (Next.js ``__NEXT_DATA__``)."""
+def _structured_scripts(root: etree._Element) -> list[tuple[int, str | None]]:
+    """``(kind, text)`` of the tree's ``<script>`` elements that hold JSON-LD (kind 0) or
+    Next.js page state (kind 1: ``__NEXT_DATA__``), in document order. The compiled walk
+    collects the same list as it goes (``_cwalk._note_script``): a second pass over the
+    tree for them cost ~0.18 ms a WCXB page."""
+    out: list[tuple[int, str | None]] = []
     for script in root.iter("script"):
-        kind = (script.get("type") or "").lower()
-        if kind == "application/ld+json":
-            source = SOURCE_CODE["jsonld"]
+        if (script.get("type") or "").lower() == "application/ld+json":
+            out.append((0, script.text))
         elif script.get("id") == "__NEXT_DATA__":
-            source = SOURCE_CODE["state"]
-        else:
-            continue
+            out.append((1, script.text))
+    return out
+
+
+_SCRIPT_SOURCES = (SOURCE_CODE["jsonld"], SOURCE_CODE["state"])
+
+
+def _structured_lines(scripts: list[tuple[int, str | None]], lines: PageLines) -> None:
+    """Candidate lines from JSON-LD and embedded page state (``_structured_scripts``)."""
+    for kind, script_text in scripts:
+        source = _SCRIPT_SOURCES[kind]
         try:
-            data = json.loads(script.text or "")
+            data = json.loads(script_text or "")
         except (ValueError, RecursionError):
             continue
         seen: set[str] = set()
