@@ -313,13 +313,25 @@ cdef bint _has_element_child(xmlNode* c) noexcept:
     return False
 
 
+cdef inline xmlNode* _next_below(xmlNode* n, xmlNode* top, bint descend) noexcept nogil:
+    """The node after ``n`` in document order among the descendants of ``top`` (NULL past
+    the last), entering ``n``'s children when ``descend``."""
+    if descend and n.children is not NULL:
+        return n.children
+    while n is not top and n.next is NULL:
+        n = n.parent
+    if n is top:
+        return NULL
+    return n.next
+
+
 cdef bint _holds_body(xmlNode* top) except -1:
     """``segment._holds_body``: an element child, and an element named body below."""
     cdef xmlNode* n
     if not _has_element_child(top):
         return False
     n = top.children
-    while n is not NULL and n is not top:
+    while n is not NULL:
         if n.type == XML_ENTITY_REF_NODE or n.type == XML_XINCLUDE_START:
             raise _Bail()
         if n.type == XML_ELEMENT_NODE:
@@ -327,14 +339,7 @@ cdef bint _holds_body(xmlNode* top) except -1:
                 raise _Bail()
             if strcmp(<const char*>n.name, "body") == 0:
                 return True
-            if n.children is not NULL:
-                n = n.children
-                continue
-        while n is not top and n.next is NULL:
-            n = n.parent
-        if n is top:
-            break
-        n = n.next
+        n = _next_below(n, top, n.type == XML_ELEMENT_NODE)
     return False
 
 
@@ -421,18 +426,11 @@ cdef void _note_scripts_below(xmlNode* top, list scripts) except *:
     """``_note_script`` for the ``<script>`` elements below ``top`` (a skipped subtree, which
     ``el.iter("script")`` still visits), in document order."""
     cdef xmlNode* n = top.children
-    while n is not NULL and n is not top:
-        if n.type == XML_ELEMENT_NODE:
-            if n.ns is NULL and strcmp(<const char*>n.name, "script") == 0:
+    while n is not NULL:
+        if n.type == XML_ELEMENT_NODE and n.ns is NULL:
+            if strcmp(<const char*>n.name, "script") == 0:
                 _note_script(n, scripts)
-            if n.children is not NULL:
-                n = n.children
-                continue
-        while n is not top and n.next is NULL:
-            n = n.parent
-        if n is top:
-            break
-        n = n.next
+        n = _next_below(n, top, n.type == XML_ELEMENT_NODE)
 
 
 def walk(
