@@ -327,6 +327,21 @@ def test_dom_covered_counts_only_the_pages_own_dom() -> None:
     assert x.dom_covered[1::2].tolist() == pytest.approx([2 / 6, 1 / 6, 2 / 6])
 
 
+def test_grams_found_matches_a_set_of_the_dom_trigrams() -> None:
+    """``_grams_found``'s table against Python sets, on keys drawn from a few small values
+    (many repeats, and different keys landing in the same slots)."""
+    from linesift.features import _grams_found
+
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 7, 300, 5000):
+        page, w1, w2, w3 = (rng.integers(0, 4, n).astype(np.int64) for _ in range(4))
+        structured = rng.random(n) < 0.4
+        keys = list(zip(page.tolist(), w1.tolist(), w2.tolist(), w3.tolist(), strict=True))
+        dom = {k for k, s in zip(keys, structured, strict=True) if not s}
+        expected = [float(s and k in dom) for k, s in zip(keys, structured, strict=True)]
+        assert _grams_found(page, w1, w2, w3, structured).tolist() == expected
+
+
 # ---------------------------------------------------------------- words as spans
 
 
