@@ -51,9 +51,9 @@ def test_checked_flat_trees_round_trip_and_catch_a_wrong_tree(tmp_path, monkeypa
     assert np.array_equal(again.probability(X.to_numpy()), model.predict_proba(X)[:, 1])
     # the probe rows take both sides of every split: one threshold moved by the smallest
     # step, and the check fails
-    inode, fnode = flat.arrays[1], flat.arrays[2]
-    split = np.flatnonzero((inode[:, 4] & 5) == 0)  # numeric splits (not leaf, not categorical)
-    fnode[split[len(split) // 2], 0] = np.nextafter(fnode[split[len(split) // 2], 0], -np.inf)
+    thresholds = flat.nodes["threshold"]  # what prediction reads
+    split = np.flatnonzero((flat.nodes["flags"] & 5) == 0)  # not leaf, not categorical
+    thresholds[split[len(split) // 2]] = np.nextafter(thresholds[split[len(split) // 2]], -np.inf)
     monkeypatch.setattr(tree_predict.FlatTrees, "of", classmethod(lambda cls, est: flat))
     with pytest.raises(ValueError, match="differ"):
         tree_predict.FlatTrees.checked(model)
