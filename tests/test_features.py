@@ -349,7 +349,7 @@ def _words_of(texts: list[str]):
     from linesift.features import _text_counts
 
     lowered = [t.lower() for t in texts]
-    return lowered, _text_counts(texts, lowered)["words"]
+    return lowered, _text_counts(texts)["words"]
 
 
 @pytest.fixture(scope="module")
@@ -382,6 +382,20 @@ def test_words_are_the_tokens_of_the_regexes(real_texts: list[str]) -> None:
     for at in (np.arange(len(expected)), np.sort(rng.choice(len(expected), 3000, replace=False))):
         reference = pd.factorize(np.asarray([expected[i] for i in at], dtype=object))[0]
         assert np.array_equal(words.factorize(at), reference)
+
+
+def test_line_codes_are_the_lowered_lines_factorized(real_texts: list[str]) -> None:
+    """``line_codes`` (the lines as spans of the batch lower-cased at once) are the codes of
+    the lines lower-cased one by one - also with a final sigma at a line's end and with a
+    character that lower-cases to two (the lines are then lower-cased one by one)."""
+    from linesift.features import _text_counts
+
+    greek = ["ΟΔΟΣ", "ΟΔΟΣ.", "Σ", "ΑΣ'", "οδος", "ΟΔΟΣ ΟΔΟΣ", "οδοσ"]
+    for texts in (real_texts + greek + real_texts[:50], [*greek, "İstanbul", "i̇stanbul"]):
+        lowered = np.asarray([t.lower() for t in texts], dtype=object)
+        got = _text_counts(texts)["line_codes"]
+        assert got.tolist() == pd.factorize(lowered)[0].tolist()
+        assert got.max() < len(texts) - 1  # repeats found
 
 
 def test_words_hash_collisions_are_resolved_on_the_code_points(real_texts: list[str]) -> None:

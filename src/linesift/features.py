@@ -663,7 +663,7 @@ def _char_classes(text: str) -> tuple[np.ndarray, np.ndarray]:
     return codes, classes
 
 
-def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
+def _text_counts(texts: list[str]) -> dict[str, Any]:
     """Per-line character and word counts, over the batch's text joined into one string.
 
     The per-line loops (``sum(map(str.isdigit, t))``, ``len(CJK_RE.findall(t))``, ...) cost
@@ -672,9 +672,11 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
     the reference the tests compare it with). Lines are joined with a "\\n" after each (a space
     for ``str.split``, no word or punctuation character), so that every line's span is not
     empty and no word runs over into the next line. Counts are integers: exact, whatever
-    the batch. ``words``: the words of all lines in order (``tokens(t)`` for each ``t``)."""
+    the batch. ``words``: the words of all lines in order (``tokens(t)`` for each ``t``);
+    ``line_codes``: ``pd.factorize`` codes of the lines lower-cased (equal codes, equal
+    lines)."""
     n = len(texts)
-    out: dict[str, np.ndarray] = {}
+    out: dict[str, Any] = {}
     n_chars = np.fromiter(map(len, texts), np.int64, n)
     starts = np.cumsum(n_chars + 1) - (n_chars + 1)
     joined = "\n".join(texts) + "\n"
@@ -713,15 +715,28 @@ def _text_counts(texts: list[str], lowered: list[str]) -> dict[str, np.ndarray]:
         | (np.isin(last_code, [ord(c) for c in "-|/>–—"]) & (code_before(1) == 32))
     ).astype(float)
 
-    # words: tokens() of each line, found in one pass over the lower-cased batch
-    joined = "\n".join(lowered) + "\n"
-    n_lower = np.fromiter(map(len, lowered), np.int64, n)
-    lower_starts = np.cumsum(n_lower + 1) - (n_lower + 1)
+    # words: tokens() of each line, found in one pass over the lower-cased batch. The
+    # batch lower-cased at once is its lines lower-cased and joined (a "\n" ends the
+    # context of a final sigma as a line's end does); when a character lower-cases to two
+    # (U+0130), lines lower-cased one by one give their new lengths.
+    text_chars = len(joined)
+    joined = joined.lower()
+    if len(joined) == text_chars:
+        n_lower, lower_starts = n_chars, starts
+    else:
+        lowered = [t.lower() for t in texts]
+        joined = "\n".join(lowered) + "\n"
+        n_lower = np.fromiter(map(len, lowered), np.int64, n)
+        lower_starts = np.cumsum(n_lower + 1) - (n_lower + 1)
     lcodes, lcls = _char_classes(joined)
     n_words, word_chars, start, end = _word_spans(lcls, lower_starts)
     out["n_words"] = n_words.astype(np.float64)
     out["word_chars"] = word_chars.astype(np.float64)
     out["words"] = Words(joined, lcodes, start, end)
+    # the lines as spans too: factorized by their hashes (confirmed on the code points)
+    out["line_codes"] = Words(joined, lcodes, lower_starts, lower_starts + n_lower).factorize(
+        np.arange(n)
+    )
     out["section_match"] = _section_matches(texts, n_words)
 
     # lines holding one of the substrings: where each occurs (str.find is a fast C scan, and
@@ -1074,8 +1089,7 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
     starts = np.flatnonzero(index == 0)  # each page's first row
 
     # ---- per-line text: counts over the batch's characters at once (see _text_counts)
-    lowered = [t.lower() for t in texts]
-    counts = _text_counts(texts, lowered)
+    counts = _text_counts(texts)
     n_chars = counts["n_chars"]
     n_words = counts["n_words"]
     words = counts["words"]
@@ -1122,7 +1136,7 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
     f["stop_count"] = stop_count
 
     # ---- repetition within the page
-    lowered_codes = pd.factorize(np.asarray(lowered, dtype=object))[0]
+    lowered_codes = counts["line_codes"]
     copies = _pair_codes(group, lowered_codes)
     f["repeat_count"] = _code_sizes(copies).astype(float)
 
