@@ -327,6 +327,21 @@ def test_dom_covered_counts_only_the_pages_own_dom() -> None:
     assert x.dom_covered[1::2].tolist() == pytest.approx([2 / 6, 1 / 6, 2 / 6])
 
 
+def test_language_hits_count_each_languages_bit_per_page() -> None:
+    """``_language_hits`` against the tokens x languages matrix of bits it replaced."""
+    from linesift.features import STOPWORD_LANGS, _language_hits
+
+    rng = np.random.default_rng(1)
+    n_langs = len(STOPWORD_LANGS)
+    masks = rng.integers(0, 2**n_langs, 4000, dtype=np.int64)
+    masks[::3] = 1 << rng.integers(0, n_langs, len(masks[::3]))  # single languages
+    page = np.sort(rng.integers(0, 9, len(masks)))
+    bits = (masks[:, None] >> np.arange(n_langs)) & 1
+    rows, langs = np.nonzero(bits)
+    expected = np.bincount(page[rows] * n_langs + langs, minlength=9 * n_langs)
+    assert _language_hits(masks, page, 9, n_langs).ravel().tolist() == expected.tolist()
+
+
 def test_grams_found_matches_a_set_of_the_dom_trigrams() -> None:
     """``_grams_found``'s table against Python sets, on keys drawn from a few small values
     (many repeats, and different keys landing in the same slots)."""

@@ -1101,12 +1101,9 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
     words_cum = np.cumsum(n_words) - n_words  # words before the line, in the batch ...
     words_cum -= words_cum[starts][group]  # ... and in its page (integers: exact)
     sampled = (words_cum < 2000)[line_of_token] & (token_mask != 0)
-    bits = (token_mask[sampled, None] >> np.arange(len(STOPWORD_LANGS))) & 1
-    hit_rows, hit_langs = np.nonzero(bits)
-    hits = np.bincount(
-        group[line_of_token[sampled]][hit_rows] * len(STOPWORD_LANGS) + hit_langs,
-        minlength=n_pages * len(STOPWORD_LANGS),
-    ).reshape(n_pages, len(STOPWORD_LANGS))
+    hits = _language_hits(
+        token_mask[sampled], group[line_of_token[sampled]], n_pages, len(STOPWORD_LANGS)
+    )
     lang_bits = np.where(hits.max(axis=1) > 0, 1 << np.argmax(hits, axis=1), 1)
     is_stop = (token_mask & lang_bits[group][line_of_token]) != 0
     stop_count = np.bincount(line_of_token, weights=is_stop, minlength=n)
@@ -1441,6 +1438,23 @@ def _grams_found(page, w1, w2, w3, structured):
                 break
             s = (s + 1) & mask
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _language_hits(masks, page, n_pages, n_langs):
+    """Per page and stopword language: how many of the tokens are stopwords of it (bit
+    ``k`` of a token's mask: a word of ``STOPWORD_LANGS[k]``). A loop over the set bits
+    instead of a tokens x languages matrix of bits and its ``np.nonzero``."""
+    hits = np.zeros((n_pages, n_langs), dtype=np.int64)
+    for t in range(len(masks)):
+        m = masks[t]
+        k = 0
+        while m != 0 and k < n_langs:
+            if m & 1:
+                hits[page[t], k] += 1
+            m >>= 1
+            k += 1
+    return hits
 
 
 # ---------------------------------------------------------------- stage ``featurize``
