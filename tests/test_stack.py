@@ -57,7 +57,9 @@ def test_position_relative_to_the_confident_span(feature_tables):
     prob = np.full(n, 0.1)
     prob[10:15] = 0.9  # the confident lines
     prob[12] = 0.3  # a doubtful line inside the span
-    f = stack_features("html", prob, np.zeros(n, int), page, page[["container", "path"]], [])
+    f = stack_features(
+        "html", prob, np.zeros(n, int), page, page[list(CONTEXT_COLUMNS["html"])], []
+    )
     span = f["lines_to_confident_span"].to_numpy()
     assert (span[:10] < 0).all() and (span[10:15] == 0).all() and (span[15:] > 0).all()
     assert span[0] == pytest.approx(-np.log1p(10))  # 10 lines above the first confident one
@@ -67,10 +69,30 @@ def test_position_relative_to_the_confident_span(feature_tables):
     assert f["page_content_share"].nunique() == 1
     # a page without one confident line has no span to be near
     f = stack_features(
-        "html", np.full(n, 0.2), np.zeros(n, int), page, page[["container", "path"]], []
+        "html", np.full(n, 0.2), np.zeros(n, int), page, page[list(CONTEXT_COLUMNS["html"])], []
     )
     assert f["lines_to_confident_span"].isna().all()
     assert f["lines_to_confident_line"].isna().all()
+
+
+def test_lines_sharing_their_blocks_class_words_share_their_probabilities() -> None:
+    """``attrs_p_*``: the lines whose blocks carry the same class/id/role words (the cards
+    of one product list, in different containers), on their page only."""
+    features = pd.DataFrame({"n_words": [10, 10, 5, 20, 1, 5, 10]})
+    context = pd.DataFrame(
+        {
+            "container": [1, 2, 3, 4, 5, 6, 1],
+            "path": ["html>body>div"] * 7,
+            "tokens": ["card", "card", "nav", "card", "", "nav", "card"],
+        }
+    )
+    prob = np.array([0.9, 0.5, 0.1, 0.2, 0.6, 0.3, 0.95])
+    page = np.array([0, 0, 0, 0, 0, 0, 1])  # the last line: another page
+    f = stack_features("html", prob, page, features, context, [])
+    cards = (0.9 * 10 + 0.5 * 10 + 0.2 * 20) / 40
+    assert f["attrs_p_wmean"].tolist()[:6] == pytest.approx([cards, cards, 0.2, cards, 0.6, 0.2])
+    assert f["attrs_p_max"].tolist() == [0.9, 0.9, 0.3, 0.9, 0.6, 0.3, 0.95]
+    assert f["attrs_p_wmean"][6] == pytest.approx(0.95)
 
 
 def test_the_shape_of_the_page_probabilities(feature_tables):
@@ -79,7 +101,9 @@ def test_the_shape_of_the_page_probabilities(feature_tables):
     words = page["n_words"].to_numpy(dtype=float)
     prob = np.full(n, 0.1)
     prob[10:15] = [0.9, 0.6, 0.3, 0.85, 0.55]
-    f = stack_features("html", prob, np.zeros(n, int), page, page[["container", "path"]], [])
+    f = stack_features(
+        "html", prob, np.zeros(n, int), page, page[list(CONTEXT_COLUMNS["html"])], []
+    )
     total = max(words.sum(), 1)
     assert f["page_share_p20"][0] == pytest.approx(words[10:15].sum() / total)
     assert f["page_share_p80"][0] == pytest.approx(words[[10, 13]].sum() / total)
@@ -90,7 +114,7 @@ def test_the_shape_of_the_page_probabilities(feature_tables):
     assert f["p_minus_confident_mean"][0] == pytest.approx(0.1 - confident_mean)
     # no confident line: nothing to compare with
     f = stack_features(
-        "html", np.full(n, 0.2), np.zeros(n, int), page, page[["container", "path"]], []
+        "html", np.full(n, 0.2), np.zeros(n, int), page, page[list(CONTEXT_COLUMNS["html"])], []
     )
     assert f["p_minus_confident_mean"].isna().all()
     assert f["page_share_p20"][0] == pytest.approx(words.sum() / total)

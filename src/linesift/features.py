@@ -37,7 +37,7 @@ import pandas as pd
 
 from .segment import CONTEXT_TAGS, KEYWORD_NAMES, SOURCE_CODE, PageLines
 
-SCHEMA_VERSION = "9"
+SCHEMA_VERSION = "10"
 
 # Block tags with their own code (categorical feature); anything else is "other" (0).
 TAG_CODES = {
@@ -1461,7 +1461,7 @@ def _language_hits(masks, page, n_pages, n_langs):
 
 META_COLUMNS = ("page_id", "view", "line_no", "label", "n_tokens")
 # Segment columns the second stage groups lines by (modeling/stack.py), kept in the table.
-CONTEXT_COLUMNS = {"html": ("container", "path"), "text": ()}
+CONTEXT_COLUMNS = {"html": ("container", "path", "tokens"), "text": ()}
 
 
 def featurize_lines(lines: pd.DataFrame, kind: str) -> pd.DataFrame:

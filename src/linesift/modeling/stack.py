@@ -2,8 +2,9 @@
 
 The first-stage model scores each line from its own features and a fixed window of its
 neighbours' features. The second stage sees the first stage's probabilities in context:
-of the neighbouring lines, averaged over wider windows, over the line's container and the
-lines sharing its tag path (html) or its blank-line block (text), and over the whole page,
+of the neighbouring lines, averaged over wider windows, over the line's container, the
+lines sharing its tag path and those sharing its blocks' class/id/role words (html) or
+its blank-line block (text), and over the whole page,
 and where the line lies relative to the span of confident content lines (a headline ticker
 above an article, a related-links block below it). It is fitted on out-of-fold first-stage
 probabilities, so it learns how far to trust the first stage on unseen pages, not on the
@@ -47,7 +48,14 @@ CONFIDENT = 0.5  # a first-stage probability this high marks a line as likely co
 NEIGHBOUR_OFFSETS = (-3, -2, -1, 1, 2, 3)
 WINDOWS = (5, 11, 21)
 _GROUP_FEATURES = {
-    "html": ("container_p_wmean", "container_p_max", "path_p_wmean", "path_p_mean"),
+    "html": (
+        "container_p_wmean",
+        "container_p_max",
+        "path_p_wmean",
+        "path_p_mean",
+        "attrs_p_wmean",
+        "attrs_p_max",
+    ),
     "text": ("block_p_wmean", "block_p_max"),
 }
 # The shape of the page's first-stage probabilities: with the best threshold chosen per page,
@@ -146,9 +154,13 @@ def stack_columns(
         groups = {
             "container": _pair_codes(group, container),
             "path": _pair_codes(group, paths),
+            # the class/id/role words of the line's blocks (segment's ``tokens``): the
+            # items of one list of product cards or comments, wherever they sit
+            "attrs": _pair_codes(group, _values(context["tokens"], object)),
         }
         _group_probs(f, "container", groups["container"], p, words, ("wmean", "max"))
         _group_probs(f, "path", groups["path"], p, words, ("wmean", "mean"))
+        _group_probs(f, "attrs", groups["attrs"], p, words, ("wmean", "max"))
     else:
         gap = np.nan_to_num(_values(features["gap_before"], float)) > 0
         block = np.cumsum(gap | (index == 0)) - 1 if n else np.zeros(0, dtype=np.int64)
