@@ -327,6 +327,27 @@ def test_dom_covered_counts_only_the_pages_own_dom() -> None:
     assert x.dom_covered[1::2].tolist() == pytest.approx([2 / 6, 1 / 6, 2 / 6])
 
 
+def test_value_codes_are_pandas_factorize_codes() -> None:
+    """Strings through the dict, anything else (numbers, a missing value among strings)
+    through pandas: the codes ``pd.factorize(..., use_na_sentinel=False)`` gives."""
+    from linesift.features import _value_codes
+
+    paths = ["html>body>div", "html>body>p", "", "html>body>div", "x" * 200, "", "html>body>p"]
+    cases = [
+        paths,
+        np.asarray(paths, dtype=object),
+        [*paths, None, float("nan"), None],
+        np.array([3.0, np.nan, 1.0, 3.0, np.nan]),
+        np.array([5, 2, 5, 7]),
+        [],
+    ]
+    for values in cases:
+        expected = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=False)[0]
+        if isinstance(values, np.ndarray) and values.dtype != object:
+            expected = pd.factorize(values, use_na_sentinel=False)[0]
+        assert _value_codes(values).tolist() == expected.tolist()
+
+
 def test_language_hits_count_each_languages_bit_per_page() -> None:
     """``_language_hits`` against the tokens x languages matrix of bits it replaced."""
     from linesift.features import STOPWORD_LANGS, _language_hits
