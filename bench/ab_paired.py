@@ -18,7 +18,14 @@ import importlib.util
 import os
 import statistics
 import sys
+import tempfile
 import time
+
+# numba caches compiled functions beside their source file, under the importing module's
+# name: the old tree's functions cached as ``linesift_old.*`` would later fail to load in a
+# plain ``import linesift`` of that tree ("No module named 'linesift_old'"). A fresh cache
+# directory keeps this script's compilations to itself.
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="linesift-ab-numba-"))
 
 STAGES = ("segment", "featurize", "predict1", "stack", "predict2", "overall")
 
