@@ -79,8 +79,9 @@ cdef int _KW_ORDER[MAX_ALTERNATIVES]
 cdef int _KW_FIRST[27]
 
 
-# What ``init`` takes: segment.py refuses a build whose version differs (a stale .so left by
-# an editable install that was not rebuilt would misread its arguments on every page).
+# What ``init`` takes and ``walk`` returns: segment.py refuses a build whose version differs
+# (a stale .so left by an editable install that was not rebuilt would misread its arguments
+# or its result on every page).
 API_VERSION = 3
 
 

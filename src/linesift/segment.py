@@ -732,7 +732,7 @@ def _walk_compiled(
 
 # The compiled walk, when the extension was built (setup.py; it needs Cython and a C compiler
 # at install time) and LINESIFT_PURE_PYTHON is not set.
-CWALK_API_VERSION = 3  # the ``init`` arguments below; _cwalk.API_VERSION of a current build
+CWALK_API_VERSION = 3  # ``init``'s arguments and ``walk``'s result: _cwalk.API_VERSION
 
 
 def _bind_compiled_walk(module: Any) -> Any:
