@@ -1426,31 +1426,28 @@ def _grams_found(page, w1, w2, w3, structured):
         h = (h ^ np.uint64(w3[g])) * np.uint64(0x9E3779B97F4A7C15)
         hashes[g] = h ^ (h >> np.uint64(29))
     for g in range(n):
-        if structured[g]:
-            continue
-        s = np.int64(hashes[g] & np.uint64(mask))
-        while True:
-            k = slot_of[s]
-            if k == -1:
+        if not structured[g]:
+            s = _gram_slot(slot_of, mask, hashes[g], g, page, w1, w2, w3)
+            if slot_of[s] == -1:
                 slot_of[s] = g
-                break
-            if page[k] == page[g] and w1[k] == w1[g] and w2[k] == w2[g] and w3[k] == w3[g]:
-                break
-            s = (s + 1) & mask
     out = np.zeros(n)
     for g in range(n):
-        if not structured[g]:
-            continue
-        s = np.int64(hashes[g] & np.uint64(mask))
-        while True:
-            k = slot_of[s]
-            if k == -1:
-                break
-            if page[k] == page[g] and w1[k] == w1[g] and w2[k] == w2[g] and w3[k] == w3[g]:
-                out[g] = 1.0
-                break
-            s = (s + 1) & mask
+        if structured[g]:
+            s = _gram_slot(slot_of, mask, hashes[g], g, page, w1, w2, w3)
+            out[g] = slot_of[s] != -1
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _gram_slot(slot_of, mask, h, g, page, w1, w2, w3):
+    """``_grams_found``'s probe: the slot holding 3-gram ``g``'s key, or the empty slot
+    where it would go (linear probing from its hash's slot)."""
+    s = np.int64(h & np.uint64(mask))
+    while True:
+        k = slot_of[s]
+        if k == -1 or (page[k] == page[g] and w1[k] == w1[g] and w2[k] == w2[g] and w3[k] == w3[g]):
+            return s
+        s = (s + 1) & mask
 
 
 @numba.njit(cache=True, nogil=True)
