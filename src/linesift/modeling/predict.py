@@ -22,6 +22,7 @@ import numpy as np
 from .. import config
 from ..dataset import Page, decode_bytes
 from ..features import featurize_columns, line_columns
+from ..malloc_tuning import tune_malloc
 from ..segment import SOURCES, PageLines, segment
 from .model_io import (
     STACK_FILE,
@@ -251,6 +252,8 @@ class Extractor:
     whose segmentation takes longer than ``page_timeout`` seconds, gets ``error`` set instead
     of a (silently truncated) result. The timeout uses SIGALRM, so it applies only on the main
     thread of a process on Unix (the CLI's workers run there); elsewhere it is ignored.
+    Creating one tunes glibc's malloc for the process (``malloc_tuning``: freed batch memory
+    is kept for the next batch; ``LINESIFT_MALLOC_DEFAULTS=1`` opts out).
     """
 
     def __init__(
@@ -273,6 +276,7 @@ class Extractor:
         self.favor = favor
         self.max_lines = max_lines
         self.page_timeout = page_timeout
+        tune_malloc()  # batches free and refault their memory under glibc's defaults
 
     def model(self, kind: str) -> LineModel:
         """The loaded model of ``kind`` ("html" or "text"), loading it on first use."""
