@@ -346,6 +346,23 @@ def test_tag_soup(tokens: list[str]) -> None:
         _segment_both(html, m)
 
 
+# every character ``str.isspace`` holds true, a few that look like it and are not
+# (zero-width space, BOM, Mongolian vowel separator), by character and as an entity
+WHITESPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "\u180e"]
+TEXT_PIECES = [
+    *WHITESPACE, *(f"&#x{ord(c):x};" for c in WHITESPACE), "a", "bc", "é", "漢字", "😀",
+    "<b>", "</b>", "<a href=x>", "</a>", "<br>", "<p>", "</p>", "<div>", "</div>", "<!--c-->",
+]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TEXT_PIECES), max_size=40))
+def test_whitespace_and_link_chars(pieces: list[str]) -> None:
+    """Lines are made from the text's UTF-8 bytes in the compiled walk: whitespace runs
+    collapse and link chars count as ``str.split``/``strip`` would."""
+    _walk_both(f"<html><body><div>{''.join(pieces)}</div></body></html>")
+
+
 # ---------------------------------------------------------------- class/id/role keywords
 
 

@@ -30,7 +30,8 @@ before it changed anything, and the caller runs the Python walk instead.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.string cimport strcmp, strlen
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcpy, strcmp, strlen
 from lxml.includes.tree cimport (
     XML_CDATA_SECTION_NODE,
     XML_COMMENT_NODE,
@@ -51,6 +52,7 @@ cimport lxml.includes.etreepublic as cetree
 ctypedef unsigned int ucs4
 
 cdef extern from "Python.h":
+    const char* PyUnicode_AsUTF8AndSize(object, Py_ssize_t*) except NULL
     int PyUnicode_KIND(object)
     void* PyUnicode_DATA(object)
     ucs4 PyUnicode_READ(int kind, void* data, Py_ssize_t index) nogil
@@ -268,31 +270,139 @@ cdef object _run(xmlNode* c, const char** ptr, Py_ssize_t* size):
     return joined
 
 
-cdef inline bint _ascii_space(const char* s, Py_ssize_t n) noexcept nogil:
-    """All bytes ASCII whitespace as ``str.isspace`` sees it (then the decoded run is too)."""
-    cdef Py_ssize_t i
-    cdef unsigned char ch
-    for i in range(n):
-        ch = <unsigned char>s[i]
-        if not (ch == 32 or (9 <= ch <= 13) or (28 <= ch <= 31)):
-            return False
-    return True
+# ---- the current line's text, as UTF-8 bytes in a C buffer
+#
+# What the Python walk keeps as a list of ``str`` pieces and turns into a line with
+# ``" ".join("".join(buf).split())``: here the pieces' bytes are appended as libxml2 holds
+# them and the line is made by one whitespace-collapsing copy and one decode, with no
+# ``str`` per piece or per word. Whitespace is what ``str.isspace``/``split``/``strip``
+# take: ``_space_len``.
+
+cdef struct _LineBuf:
+    char* data
+    Py_ssize_t size
+    Py_ssize_t cap
 
 
-cdef inline long _append_run(xmlNode* c, list buf, long link_depth) except -1:
-    """``_walk``'s handling of a ``text``/``tail``: append the text run at ``c`` to ``buf``
-    (whitespace that would start a line is dropped); returns the chars it adds to ``link``."""
+cdef int _reserve(_LineBuf* lb, Py_ssize_t extra) except -1:
+    cdef Py_ssize_t cap = lb.cap
+    cdef char* grown
+    if lb.size + extra <= cap:
+        return 0
+    while cap < lb.size + extra:
+        cap = cap * 2 if cap else 4096
+    grown = <char*>realloc(lb.data, cap)
+    if grown is NULL:
+        raise MemoryError()
+    lb.data = grown
+    lb.cap = cap
+    return 0
+
+
+cdef inline int _space_len(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+    """Bytes of the whitespace character at ``s[i]`` (UTF-8), 0 if it is none: ASCII
+    9-13, 28-32; U+0085, U+00A0, U+1680, U+2000-U+200A, U+2028, U+2029, U+202F, U+205F,
+    U+3000 - the characters ``str.isspace`` holds true."""
+    cdef unsigned char b = s[i], b1, b2
+    if b < 0x80:
+        return 1 if (b == 32 or (9 <= b <= 13) or (28 <= b <= 31)) else 0
+    if b == 0xC2:
+        if i + 1 < n and (s[i + 1] == 0x85 or s[i + 1] == 0xA0):
+            return 2
+        return 0
+    if b < 0xE1 or b > 0xE3 or i + 2 >= n:
+        return 0
+    b1, b2 = s[i + 1], s[i + 2]
+    if b == 0xE1:
+        return 3 if (b1 == 0x9A and b2 == 0x80) else 0
+    if b == 0xE3:
+        return 3 if (b1 == 0x80 and b2 == 0x80) else 0
+    if b1 == 0x80:  # 0xE2
+        return 3 if (b2 <= 0x8A or b2 == 0xA8 or b2 == 0xA9 or b2 == 0xAF) and b2 >= 0x80 else 0
+    if b1 == 0x81:
+        return 3 if b2 == 0x9F else 0
+    return 0
+
+
+cdef inline Py_ssize_t _char_len(unsigned char b) noexcept nogil:
+    """Bytes of the UTF-8 character led by ``b`` (1 for a stray continuation byte: the
+    decode rejects it later, as the Python walk's would)."""
+    if b < 0xC0:
+        return 1
+    if b < 0xE0:
+        return 2
+    if b < 0xF0:
+        return 3
+    return 4
+
+
+cdef long _add_piece(_LineBuf* lb, const char* ptr, Py_ssize_t size, long link_depth) except -1:
+    """Append one text run (``size`` > 0 bytes) to the line, as the Python walk appends it:
+    dropped when it would start the line and is all whitespace. Returns what it adds to the
+    link chars (inside a link): its characters without leading and trailing whitespace."""
+    cdef const unsigned char* s = <const unsigned char*>ptr
+    cdef Py_ssize_t i = 0, first = -1, last_end = 0, k, chars = 0
+    while i < size:
+        k = _space_len(s, i, size)
+        if k:
+            i += k
+            continue
+        if first < 0:
+            first = i
+        i += _char_len(s[i])
+        last_end = i
+    if first < 0 and lb.size == 0:
+        return 0
+    _reserve(lb, size)
+    memcpy(lb.data + lb.size, ptr, size)
+    lb.size += size
+    if not link_depth or first < 0:
+        return 0
+    if last_end > size:
+        last_end = size
+    for i in range(first, last_end):
+        if (s[i] & 0xC0) != 0x80:
+            chars += 1
+    return chars
+
+
+cdef inline long _append_run(xmlNode* c, _LineBuf* lb, long link_depth) except -1:
+    """``_walk``'s handling of a ``text``/``tail``: append the text run at ``c`` to the line
+    (``_add_piece``); returns the chars it adds to ``link``."""
     cdef const char* ptr
     cdef Py_ssize_t size
-    cdef str text
     keep = _run(c, &ptr, &size)
-    if size > 0 and (buf or not _ascii_space(ptr, size)):
-        text = _decode(ptr, size)
-        if buf or not text.isspace():
-            buf.append(text)
-            if link_depth:
-                return len(text.strip())
+    if size > 0:
+        return _add_piece(lb, ptr, size, link_depth)
     return 0
+
+
+cdef object _line_text(_LineBuf* lb):
+    """The line: its whitespace runs collapsed to one space, none at either end (in place,
+    then decoded); empties the buffer."""
+    cdef unsigned char* s = <unsigned char*>lb.data
+    cdef Py_ssize_t n = lb.size, i = 0, out = 0, k, m
+    cdef bint gap = False
+    while i < n:
+        k = _space_len(s, i, n)
+        if k:
+            gap = True
+            i += k
+            continue
+        if gap and out:
+            s[out] = 32
+            out += 1
+        gap = False
+        m = _char_len(s[i])
+        if i + m > n:
+            m = n - i
+        while m:
+            s[out] = s[i]
+            out += 1
+            i += 1
+            m -= 1
+    lb.size = 0
+    return _decode(lb.data, out)
 
 
 cdef object _text_of(xmlNode* c):
@@ -455,6 +565,29 @@ cdef tuple _walk(
 ):
     cdef _Slot slots[SLOTS]
     cdef size_t h
+    cdef _LineBuf lb
+    for h in range(SLOTS):
+        slots[h].name = NULL
+    lb.data = NULL
+    lb.size = lb.cap = 0
+    try:
+        return _walk_nodes(
+            top_node, source, track_swallowed, first_index, page_end, slots, &lb
+        )
+    finally:
+        free(lb.data)
+
+
+cdef tuple _walk_nodes(
+    xmlNode* top_node,
+    long source,
+    bint track_swallowed,
+    long first_index,
+    str page_end,
+    _Slot* slots,
+    _LineBuf* lb,
+):
+    cdef size_t h
     cdef xmlNode* node = top_node
     cdef xmlNode* n
     cdef xmlAttr* a
@@ -471,7 +604,6 @@ cdef tuple _walk(
     cdef tuple frame
     cdef tuple top
     cdef list stack = []
-    cdef list buf = []
     cdef list out_text = []
     cdef list out_link = []
     cdef list out_frame = []
@@ -479,9 +611,8 @@ cdef tuple _walk(
     cdef list scripts = []  # (kind, text) of the structured-data scripts, in document order
     cdef list keep = []  # owners of the tag infos the slots point to
     cdef object own
-
-    for h in range(SLOTS):
-        slots[h].name = NULL
+    cdef const char* own_ptr
+    cdef Py_ssize_t own_size
     top = ("body", "", "", 0, first_index, first_index, 0, 0, 0, source)
     frame = top
 
@@ -514,8 +645,8 @@ cdef tuple _walk(
                 _note_scripts_below(node, scripts)
         else:
             if kind == K_BLOCK:
-                if buf:
-                    _flush(buf, link, frame, out_text, out_link, out_frame)
+                if lb.size:
+                    _flush(lb, link, frame, out_text, out_link, out_frame)
                     link = 0
                 hidden = frame[6]
                 keywords = frame[8]
@@ -569,19 +700,18 @@ cdef tuple _walk(
                     NOSCRIPT_SOURCE if context & NOSCRIPT_BIT else source,
                 )
             elif kind == K_BR:
-                if buf:
-                    _flush(buf, link, frame, out_text, out_link, out_frame)
+                if lb.size:
+                    _flush(lb, link, frame, out_text, out_link, out_frame)
                     link = 0
             elif kind == K_LINK:
                 link_depth += 1
             # the element's text (or what an unclosed raw-text element holds of its own)
             if own is not None:
-                if own and (buf or not own.isspace()):
-                    buf.append(own)
-                    if link_depth:
-                        link += len(own.strip())
+                if own:
+                    own_ptr = PyUnicode_AsUTF8AndSize(own, &own_size)
+                    link += _add_piece(lb, own_ptr, own_size, link_depth)
             else:
-                link += _append_run(node.children, buf, link_depth)
+                link += _append_run(node.children, lb, link_depth)
 
         # ---- descend to the first element child, past comments and PIs (with their tails)
         n = NULL
@@ -589,7 +719,7 @@ cdef tuple _walk(
             n = node.children
             while n is not NULL and n.type != XML_ELEMENT_NODE:
                 if n.type == XML_COMMENT_NODE or n.type == XML_PI_NODE:
-                    link += _append_run(n.next, buf, link_depth)
+                    link += _append_run(n.next, lb, link_depth)
                 elif n.type == XML_ENTITY_REF_NODE:
                     raise _Bail()
                 n = n.next
@@ -602,14 +732,14 @@ cdef tuple _walk(
             info = _info_cached(node, slots)
             kind = info[1]
             if kind == K_BLOCK:
-                if buf:
-                    _flush(buf, link, frame, out_text, out_link, out_frame)
+                if lb.size:
+                    _flush(lb, link, frame, out_text, out_link, out_frame)
                     link = 0
                 frame = <tuple>stack.pop()
             elif kind == K_LINK and link_depth:
                 link_depth -= 1
             # the tail: the text run after the element
-            link += _append_run(node.next, buf, link_depth)
+            link += _append_run(node.next, lb, link_depth)
             if node is top_node:
                 done = True
                 break
@@ -617,7 +747,7 @@ cdef tuple _walk(
             n = node.next
             while n is not NULL and n.type != XML_ELEMENT_NODE:
                 if n.type == XML_COMMENT_NODE or n.type == XML_PI_NODE:
-                    link += _append_run(n.next, buf, link_depth)
+                    link += _append_run(n.next, lb, link_depth)
                 elif n.type == XML_ENTITY_REF_NODE:
                     raise _Bail()
                 n = n.next
@@ -628,8 +758,8 @@ cdef tuple _walk(
             break
         node = n
 
-    if buf:
-        _flush(buf, link, top, out_text, out_link, out_frame)
+    if lb.size:
+        _flush(lb, link, top, out_text, out_link, out_frame)
     return element_index, out_text, out_link, out_frame, rests, scripts
 
 
@@ -641,10 +771,9 @@ cdef inline tuple _info_cached(xmlNode* node, _Slot* slots):
 
 
 cdef inline void _flush(
-    list buf, long link, tuple frame, list out_text, list out_link, list out_frame
+    _LineBuf* lb, long link, tuple frame, list out_text, list out_link, list out_frame
 ) except *:
-    text = " ".join("".join(buf).split())
-    del buf[:]
+    text = _line_text(lb)
     if text:
         out_text.append(text)
         out_link.append(min(link, len(text)))
