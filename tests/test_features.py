@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from linesift.dataset import load_wcxb
 from linesift.features import (
@@ -432,6 +434,46 @@ def test_line_codes_are_the_lowered_lines_factorized(real_texts: list[str]) -> N
         got = _text_counts(texts)["line_codes"]
         assert got.tolist() == pd.factorize(lowered)[0].tolist()
         assert got.max() < len(texts) - 1  # repeats found
+
+
+def _headings_by_regex(texts: list[str]) -> list[bool]:
+    """The definition: a short line (tokens() of it) the pattern matches."""
+    from linesift.features import SECTION_HEADING_MAX_WORDS, SECTION_HEADING_RE
+
+    return [
+        len(tokens(t)) <= SECTION_HEADING_MAX_WORDS and SECTION_HEADING_RE.match(t) is not None
+        for t in texts
+    ]
+
+
+HEADING_LIKE = [
+    "Related", "RELATED POSTS", "» Read more", "-- Most popular", "most read:", "Popularity",
+    "Readmore", "read", "re", "r", "In other news", "in", "Inside", "I più letti", "i", "À la une",
+    "a la une", "Don't miss", "Don’t miss", "Dont miss", "editors picks", "Editor's Picks",
+    "ſee alſo", "ſee also", "İn other news", "ın other news", "Kelvin", "相关文章", "热门推荐",
+    "Dernières nouvelles", "DERNIÈRES", "Lo más visto", "lo mas", "more", "Morefrom",
+    "you might also like", "You May Also", "1. related", "_related", "related links and " * 3,
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(HEADING_LIKE), max_size=30))
+def test_section_heading_matches_are_the_pattern_line_by_line(texts: list[str]) -> None:
+    """``_section_matches`` skips lines by their first word before the pattern runs: it
+    still finds exactly the lines the pattern matches (IGNORECASE's ſ/ı/İ/K included)."""
+    from linesift.features import _text_counts
+
+    assert _text_counts(texts)["section_match"].tolist() == _headings_by_regex(texts)
+
+
+def test_section_heading_matches_on_real_lines(real_texts: list[str]) -> None:
+    from linesift.features import _text_counts
+
+    expected = _headings_by_regex(real_texts)
+    assert sum(expected) > 40  # real headings among them
+    assert _text_counts(real_texts)["section_match"].tolist() == expected
+    # with a line that lower-cases to a longer one (the batch is then lowered line by line)
+    texts = [*real_texts[:3000], "İstanbul", *HEADING_LIKE]
+    assert _text_counts(texts)["section_match"].tolist() == _headings_by_regex(texts)
 
 
 def test_words_hash_collisions_are_resolved_on_the_code_points(real_texts: list[str]) -> None:
