@@ -342,17 +342,20 @@ cdef long _add_piece(_LineBuf* lb, const char* ptr, Py_ssize_t size, long link_d
     link chars (inside a link): its characters without leading and trailing whitespace."""
     cdef const unsigned char* s = <const unsigned char*>ptr
     cdef Py_ssize_t i = 0, first = -1, last_end = 0, k, chars = 0
-    while i < size:
-        k = _space_len(s, i, size)
-        if k:
-            i += k
-            continue
-        if first < 0:
-            first = i
-        i += _char_len(s[i])
-        last_end = i
-    if first < 0 and lb.size == 0:
-        return 0
+    if lb.size == 0 or link_depth:  # else nothing to find out: the bytes go in as they are
+        while i < size:
+            k = _space_len(s, i, size)
+            if k:
+                i += k
+                continue
+            if first < 0:
+                first = i
+                if not link_depth:  # only whether the piece is all whitespace
+                    break
+            i += _char_len(s[i])
+            last_end = i
+        if first < 0 and lb.size == 0:
+            return 0
     _reserve(lb, size)
     memcpy(lb.data + lb.size, ptr, size)
     lb.size += size
