@@ -1,7 +1,7 @@
 """Content probabilities from a fitted HistGradientBoostingClassifier, row by row.
 
 scikit-learn predicts one tree at a time over all rows, so every row's features are read
-again from memory for each of the model's 100+ trees; here a block of 128 rows (in cache)
+again from memory for each of the model's 100+ trees; here a block of 512 rows (in L2 cache)
 runs through each tree in turn while the tree's nodes, packed 16 bytes a node, are in
 cache too (numba-compiled). The arithmetic is scikit-learn's own - the same comparisons,
 missing-value and category routing, and the leaf values summed in the same order - so the
@@ -40,7 +40,9 @@ log = logging.getLogger(__name__)
 CHECK_ROWS = 256  # rows the first call compares with scikit-learn
 
 
-BLOCK_ROWS = 128  # rows walked through one tree before the next tree
+# rows walked through one tree before the next tree: the tree stays in L1, the rows in L2.
+# First stage on 320 WCXB pages (ms/page): 64 rows 0.82, 128 0.77-0.80, 256 0.75, 512 0.74
+BLOCK_ROWS = 512
 # ``FlatTrees.arrays``, in the order ``FlatTrees.save`` writes them
 _ARRAY_NAMES = ("roots", "inode", "fnode", "left_bitsets", "known_bitsets", "known_row")
 # columns of ``FlatTrees``' integer node table
