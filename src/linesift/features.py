@@ -26,6 +26,7 @@ same function serves training and inference, so there is no train/serve skew.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -625,7 +626,7 @@ def _path_features(
         for name in PATH_FEATURES:
             f[name] = np.zeros(0)
         return
-    codes = _pair_codes(group, np.asarray(paths, dtype=object))
+    codes = _pair_codes(group, paths)
     n_codes = int(codes.max()) + 1
     lines_per_path = np.bincount(codes, minlength=n_codes).astype(float)
     # distinct texts per path: the distinct (path, text) pairs, counted by path
@@ -1295,7 +1296,7 @@ def featurize_columns(frame: Mapping[str, Any], kind: str = "html") -> dict[str,
 
     # ---- dom
     tags = _list(frame["tag"])
-    f["tag"] = np.fromiter((TAG_CODES.get(t, 0) for t in tags), float, n)
+    f["tag"] = np.fromiter(map(TAG_CODES.get, tags, itertools.repeat(0, n)), float, n)
     depth = _values(frame["depth"], float)
     f["depth"] = depth
     med_depth = _median(depth, starts, group)

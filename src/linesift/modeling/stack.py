@@ -25,6 +25,7 @@ import pandas as pd
 from ..features import (
     CONTEXT_COLUMNS,
     _group_sum,
+    _list,
     _median,
     _page_starts,
     _pair_codes,
@@ -150,13 +151,12 @@ def stack_columns(
     f["lines_to_confident_line"] = np.log1p(np.fmin(row - before, after - row))
     if kind == "html":
         container = np.nan_to_num(_values(context["container"], float), nan=-1.0)
-        paths = _values(context["path"], object)
         groups = {
             "container": _pair_codes(group, container),
-            "path": _pair_codes(group, paths),
+            "path": _pair_codes(group, _list(context["path"])),
             # the class/id/role words of the line's blocks (segment's ``tokens``): the
             # items of one list of product cards or comments, wherever they sit
-            "attrs": _pair_codes(group, _values(context["tokens"], object)),
+            "attrs": _pair_codes(group, _list(context["tokens"])),
         }
         _group_probs(f, "container", groups["container"], p, words, ("wmean", "max"))
         _group_probs(f, "path", groups["path"], p, words, ("wmean", "mean"))
