@@ -12,6 +12,7 @@ output is one file, renamed into place only when the run finishes; ``--resume`` 
 from __future__ import annotations
 
 import argparse
+import gc
 import glob
 import gzip
 import json
@@ -526,6 +527,12 @@ def _pool_map(
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
 
     def new_pool() -> ProcessPoolExecutor:
+        # Forked workers share the parent's pages (models, libraries) until they write to
+        # them, and a garbage collection in a worker writes to every object it traverses:
+        # objects frozen before the fork are never traversed. Measured (bench/scale.py
+        # --copies 3 --workers 2, two runs each): summed PSS 441-442 MB frozen vs 472 MB,
+        # 194 vs 170-182 pages/s. The parent unfreezes them when the pool is done.
+        gc.freeze()
         return ProcessPoolExecutor(
             workers, mp_context=context, initializer=_init_worker, initargs=initargs
         )
@@ -574,6 +581,7 @@ def _pool_map(
             yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
 
 
 def _progress(args: argparse.Namespace):
