@@ -17,6 +17,7 @@ from linesift.segment import (
     KEYWORD_NAMES,
     SOURCE_CODE,
     PageLines,
+    _json_texts,
     parse_html,
     segment,
     segment_html,
@@ -313,6 +314,21 @@ def test_next_data_long_strings_become_state_lines() -> None:
     )
     assert lines.text == [prose]
     assert lines.source == [SOURCE_CODE["state"]]
+
+
+def test_json_texts_in_document_order_to_forty_levels() -> None:
+    body = "An article body of more than forty characters, level "
+    # nested: the string at level k sits in a dict k levels below the top one
+    node: dict = {"articleBody": body + "41", "headline": "too short to count"}
+    for level in range(40, -1, -1):
+        node = {"articleBody": body + str(level), "child": node, "text": "short"}
+    got = _json_texts(node, any_long_string=False)
+    assert got == [body + str(level) for level in range(41)]  # level 41 is past the limit
+    prose = " ".join(["word"] * 50)
+    state = [{"a": prose, "b": [[{"c": prose + " 2"}]], "d": 7}, prose + " in a list", {"e": "x"}]
+    assert _json_texts(state, any_long_string=True) == [prose, prose + " 2"]
+    assert _json_texts(state, any_long_string=False) == []
+    assert _json_texts("a bare string", any_long_string=True) == []
 
 
 # ---------------------------------------------------------------- plain text

@@ -829,32 +829,35 @@ def _strip_tags(text: str) -> str:
 def _json_texts(data: Any, any_long_string: bool) -> list[str]:
     """Main-text-like strings: known keys in JSON-LD; long prose strings in page state.
 
-    Depth first in document order, to 40 levels below ``data``, with an explicit stack: a
-    recursive generator passes every string up through one frame per level."""
+    Depth first in document order, to 40 levels below ``data``. Recursive (at most 41
+    frames): a Next.js page state holds ~10^4 values, and an explicit stack of (node,
+    depth) tuples cost ~1.6x the time of these calls."""
     out: list[str] = []
-    stack: list[tuple[Any, int]] = [(data, 0)]
-    while stack:
-        node, depth = stack.pop()
-        if depth > 40:
-            continue
-        if isinstance(node, dict):
-            later: list[tuple[Any, int]] = []  # its picked strings and its children, in order
+    text_keys = _TEXT_KEYS
+
+    def visit(node: Any, depth: int) -> None:  # node: a dict or list at ``depth`` <= 40
+        deeper = depth < 40
+        if type(node) is dict or (type(node) is not list and isinstance(node, dict)):
             for key, value in node.items():
-                if isinstance(value, str):
-                    if (key in _TEXT_KEYS and len(value) >= 40) or (
+                kind = type(value)
+                if kind is str or (kind not in _CONTAINERS and isinstance(value, str)):
+                    if (key in text_keys and len(value) >= 40) or (
                         any_long_string and len(value) >= 200 and value.count(" ") >= 20
                     ):
-                        later.append((value, -1))
-                elif isinstance(value, (dict, list)):
-                    later.append((value, depth + 1))
-            stack.extend(reversed(later))
-        elif isinstance(node, list):
-            stack.extend(
-                (item, depth + 1) for item in reversed(node) if isinstance(item, (dict, list))
-            )
-        elif depth < 0:  # a string picked by its dict
-            out.append(node)
+                        out.append(value)
+                elif deeper and (kind in _CONTAINERS or isinstance(value, (dict, list))):
+                    visit(value, depth + 1)
+        elif deeper:
+            for item in node:
+                if type(item) in _CONTAINERS or isinstance(item, (dict, list)):
+                    visit(item, depth + 1)
+
+    if isinstance(data, (dict, list)):
+        visit(data, 0)
     return out
+
+
+_CONTAINERS = (dict, list)
 
 
 def _append_plain(lines: PageLines, text: str, source: int, gap: float = float("nan")) -> None:
