@@ -441,12 +441,18 @@ def _linesift_cv(pages: list[Any]) -> tuple[list[str], dict[str, Any]]:
     card = json.loads((config.model_dir("html") / "card.json").read_text("utf-8"))
     threshold = float(card.get("thresholds", {}).get("balanced", card["threshold"]))
     pred_file = config.predictions_file("html")
-    pred = pd.read_parquet(pred_file, columns=["page_id", "view", "line_no", "prob", "fold"])
+    from linesift.modeling.stack import select_lines
+
+    pred = pd.read_parquet(pred_file)
     lines = pd.read_parquet(config.LINES_FILE, columns=["page_id", "view", "line_no", "text"])
     pred = pred[(pred["view"] == "html") & (pred["fold"] >= 0)]
     merged = pred.merge(lines[lines["view"] == "html"], on=["page_id", "view", "line_no"])
     unmatched = len(pred) - len(merged)  # > 0: lines.parquet and predictions out of step
-    merged = merged[merged["prob"] >= threshold].sort_values(["page_id", "line_no"])
+    # the lines the model keeps: its threshold, and its empty-page rule where recorded
+    fallback = merged["fallback"].to_numpy(dtype=bool) if "fallback" in merged else None
+    page = pd.factorize(merged["page_id"])[0]
+    merged = merged[select_lines(merged["prob"].to_numpy(), threshold, page, fallback)]
+    merged = merged.sort_values(["page_id", "line_no"])
     by_page = merged.groupby("page_id", sort=False)["text"].agg("\n".join).to_dict()
     covered = set(pred["page_id"])
     texts = [by_page.get(p.id, "") for p in pages]

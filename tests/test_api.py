@@ -3,16 +3,18 @@ model call per batch), failures and limits per page, and loading a registered ML
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 
 import numpy as np
 import pytest
 from test_cli import KNOWN_SENTENCE, text_page, wcxb_sample
+from test_warc import not_found_page
 
 import linesift
 from linesift import config
-from linesift.dataset import Page
+from linesift.dataset import Page, load_readability
 from linesift.modeling import predict, stack
 from linesift.modeling.model_io import TRUSTED_TYPES
 from linesift.scoring import word_f1
@@ -268,3 +270,54 @@ def test_extraction_lines_are_the_page_lines_with_their_labels(pages, extractor)
     )
     assert 0 < sum(ln.label for ln in lines) < n
     assert lines == extractor.predict_lines(pages["2740"].source)
+
+
+def _with_rules(model, **rules):
+    """The model with its card's rules changed (a shallow copy: the same trees)."""
+    changed = copy.copy(model)
+    changed.card = {**model.card, "rules": {**model.card.get("rules", {}), **rules}}
+    return changed
+
+
+def test_a_page_of_one_paragraph_returns_it(tmp_path):
+    """readability's ``ol`` page is one 17-word paragraph in a list: the model alone scores
+    it ~0.01 and the page came out empty; the empty-page rule returns its visible body."""
+    pages = {p.id.split("/")[1]: p for p in load_readability()}
+    shipped = predict.resolve_model(None, "html")
+    assert shipped.card["rules"]["empty_page_fallback_words"] == 50
+    with_rule = linesift.Extractor(_with_rules(shipped, empty_page_fallback_words=50))
+    without = linesift.Extractor(_with_rules(shipped, empty_page_fallback_words=0))
+    for name in ("ol", "js-link-replacement", "lazy-image-3"):
+        page = pages[name]
+        assert without.extract(page) == ""
+        text = with_rule.extract(page)
+        assert word_f1(text, page.gold) == 1.0, (name, text)
+    # the title is no part of the body it returns
+    assert with_rule.extract(pages["lazy-image-3"]) == "Test Case 1\nTest Case 2"
+    lines = with_rule.predict_lines(pages["ol"])
+    assert [line.label for line in lines] == [1] and lines[0].probability < 0.4
+
+
+def test_the_empty_page_rule_keeps_titles_hidden_text_and_larger_pages_empty(tmp_path):
+    with_rule = linesift.Extractor(
+        _with_rules(predict.resolve_model(None, "html"), empty_page_fallback_words=50)
+    )
+    # WCXB 4681: a page whose text is all rendered by script - only its <title> (gold empty)
+    (title_only,) = wcxb_sample(tmp_path, ("4681",)).values()
+    assert title_only.gold == ""
+    assert with_rule.extract(title_only) == ""
+    paragraph = "Deep fake phishing is still rare, and most attacks still start with a password."
+    for body in (
+        f"<p hidden>{paragraph}</p>",
+        f'<p style="display: none">{paragraph}</p>',
+        f"<noscript><p>{paragraph}</p></noscript>",
+    ):
+        html = f"<html><head><title>A page</title></head><body>{body}</body></html>"
+        assert with_rule.extract(html, format="html") == "", body
+    shown = f"<html><head><title>A page</title></head><body><p>{paragraph}</p></body></html>"
+    assert with_rule.extract(shown, format="html") == paragraph
+    # the rule knows no error pages: a bare 404 of two short lines returns them (a crawl
+    # filters by HTTP status, as linesift's WARC reader does); one with its site's menu does not
+    bare = "<html><body><h1>Not Found</h1><p>No such page here.</p></body></html>"
+    assert with_rule.extract(bare, format="html") == "Not Found\nNo such page here."
+    assert with_rule.extract(not_found_page(), format="html") == ""

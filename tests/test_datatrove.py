@@ -59,7 +59,8 @@ def test_pipeline_end_to_end(tmp_path, step):
     by_url = {d["metadata"]["url"]: d for d in docs}
     extractor = Extractor()
     # datatrove's WarcReader keeps every HTML response (it has no status filter); the 404 page
-    # has no main text, so linesift returns "" and the document is dropped
+    # (a site menu around "Not Found") has no main text, so linesift returns "" and the
+    # document is dropped
     assert set(by_url) == set(expected)
     for url, want in expected.items():
         doc = by_url[url]

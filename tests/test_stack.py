@@ -8,7 +8,14 @@ import pandas as pd
 import pytest
 
 from linesift.features import CONTEXT_COLUMNS, dangling_separator_runs
-from linesift.modeling.stack import apply_rules, stack_feature_names, stack_features
+from linesift.modeling.stack import (
+    apply_rules,
+    empty_page_fallback,
+    select_lines,
+    stack_feature_names,
+    stack_features,
+)
+from linesift.segment import SOURCE_CODE
 
 BASE = {"html": ["log_words", "link_density", "tag"], "text": ["log_words", "gap_before"]}
 
@@ -157,3 +164,60 @@ def test_rules_zero_the_runs_and_nothing_else():
     ]
     assert apply_rules({"dangling_separator_run": 0}, prob, texts, page) is prob
     assert apply_rules({}, prob, texts, page) is prob
+
+
+def _fallback_columns(rows):
+    """Feature columns of lines given as (source, hidden, in <title>, in <noscript>, words)."""
+    table = np.array(rows, dtype=float)
+    source, hidden, title, noscript, words = table.T
+    return {
+        "source": source,
+        "hidden": hidden,
+        "ctx_title": title,
+        "ctx_noscript": noscript,
+        "n_words": words,
+    }
+
+
+def test_empty_page_fallback_is_the_visible_body_of_small_pages():
+    dom, jsonld = SOURCE_CODE["dom"], SOURCE_CODE["jsonld"]
+    rows = [
+        (dom, 0, 1, 0, 6),  # page 0: its <title>
+        (dom, 0, 0, 0, 17),  # the one paragraph
+        (jsonld, np.nan, 0, 0, 12),  # structured data: not part of the visible body
+        (dom, 1, 0, 0, 9),  # page 1: hidden
+        (dom, 0, 0, 1, 9),  # in <noscript>
+        (dom, 0, 0, 0, 30),  # page 2: 30 + 30 visible words, over a limit of 50
+        (dom, 0, 0, 0, 30),
+        (dom, 0, 1, 0, 8),  # page 3: a <title> only
+    ]
+    page = np.array([0, 0, 0, 1, 1, 2, 2, 3])
+    columns = _fallback_columns(rows)
+    rules = {"empty_page_fallback_words": 50}
+    got = empty_page_fallback(rules, "html", columns, page)
+    assert got.tolist() == [False, True, False, False, False, False, False, False]
+    limit_60 = empty_page_fallback({"empty_page_fallback_words": 60}, "html", columns, page)
+    assert limit_60.tolist() == [False, True, False, False, False, True, True, False]
+    assert empty_page_fallback({"empty_page_fallback_words": 0}, "html", columns, page) is None
+    assert empty_page_fallback({}, "html", columns, page) is None
+    assert empty_page_fallback(rules, "text", columns, page) is None
+
+
+def test_select_lines_falls_back_only_on_pages_that_keep_nothing():
+    prob = np.array([0.1, 0.9, 0.2, 0.05, 0.3, 0.02])
+    page = np.array([0, 0, 1, 1, 2, 2])
+    fallback = np.array([True, True, True, True, False, False])
+    assert select_lines(prob, 0.5, page).tolist() == [False, True, False, False, False, False]
+    # page 0 keeps a line of its own: its fallback is not used; page 1 keeps nothing: its
+    # fallback lines; page 2 keeps nothing and has none
+    got = select_lines(prob, 0.5, page, fallback)
+    assert got.tolist() == [False, True, True, True, False, False]
+    assert select_lines(prob, 0.25, page, fallback).tolist() == [
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
+    assert select_lines(np.zeros(0), 0.5, np.zeros(0, dtype=int), np.zeros(0, bool)).size == 0

@@ -12,6 +12,7 @@ import pytest
 
 from linesift.modeling.model_io import ModelError, load_model, save_model
 from linesift.modeling.predict import Extractor
+from linesift.modeling.stack import empty_page_fallback
 from linesift.modeling.train import fit_line_model, page_scorer
 
 
@@ -54,6 +55,18 @@ def test_readability_pages_are_held_out(trained):
     assert (pred[pred.dataset == "wcxb"].fold >= 0).all()
     card = trained["model"].card
     assert card["training_data"]["datasets"] == ["wcxb"]
+
+
+def test_predictions_record_the_empty_page_rule(trained):
+    """The rule's lines are in the predictions (evaluate scores what extract returns):
+    readability's 005 page, one body line "Test", has them; full-size pages do not."""
+    card = trained["model"].card
+    assert card["rules"]["empty_page_fallback_words"] == 50
+    pred = trained["predictions"]
+    flagged = pred[pred.fallback]
+    assert set(flagged.page_id) == {"readability/005-unescape-html-entities"}
+    assert flagged.view.eq("html").all() and len(flagged) == 1
+    assert empty_page_fallback(card["rules"], "text", {}, np.zeros(3, int)) is None  # no rule
 
 
 def test_no_domain_in_two_folds(trained, prepared):

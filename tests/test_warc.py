@@ -86,7 +86,7 @@ def build_warc(path: Path, *, gzipped: bool = True) -> dict[str, dict]:
                 ),
             )
         )
-        missing = b"<html><body><h1>Not Found</h1><p>No such page here.</p></body></html>"
+        missing = not_found_page().encode("utf-8")
         response("https://example.com/missing", missing, _http("404 Not Found", "text/html"), None)
         png = b"\x89PNG\r\n\x1a\n" + bytes(200)
         response("https://example.com/logo.png", png, _http("200 OK", "image/png"), None)
@@ -116,6 +116,25 @@ def build_warc(path: Path, *, gzipped: bool = True) -> dict[str, dict]:
             charset="utf-8",
         )
     return expected
+
+
+def not_found_page() -> str:
+    """A 404 page as sites serve them: the site's menu and footer around "Not Found" (over
+    the empty-page rule's 50 words, so the model's "nothing here" stands)."""
+    sections = [
+        "Home", "News", "World news", "Business and finance", "Sport results",
+        "Culture and arts", "Science", "Technology news", "Travel guides", "Weather forecast",
+        "Contact the newsroom", "About this site", "Jobs at the paper", "Privacy policy",
+        "Terms of use", "Cookie settings", "Subscribe now", "Sign in to your account",
+        "Help centre",
+    ]  # fmt: skip
+    links = "".join(f'<li><a href="/{i}">{name}</a></li>' for i, name in enumerate(sections))
+    return (
+        "<html><head><title>Page not found</title></head><body>"
+        f"<nav><ul>{links}</ul></nav><h1>Not Found</h1><p>No such page here.</p>"
+        "<footer><a href='/'>Home</a> | <a href='/contact'>Contact us</a> | "
+        "<a href='/privacy'>Privacy</a></footer></body></html>"
+    )
 
 
 @pytest.fixture(scope="module")

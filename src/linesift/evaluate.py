@@ -20,6 +20,7 @@ import pandas as pd
 from . import config
 from .atomic import write_json
 from .modeling.model_io import load_model
+from .modeling.stack import select_lines
 from .modeling.train import attach_text, page_scorer, page_view_key
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,16 @@ def page_scores(
     prob_columns: tuple[str, ...] = ("prob",),
 ) -> list[pd.DataFrame]:
     """For each column of ``prob_columns``: one row per (page, view) with the precision,
-    recall and F1 of the lines whose probability is >= threshold (one scorer for all)."""
+    recall and F1 of the lines kept at ``threshold`` (``select_lines``: probability >=
+    threshold, or the empty-page rule's ``fallback`` lines) - one scorer for all."""
     scorer, rows = page_scorer(pred, texts, pages)
     base = rows[["page_id", "view", "dataset", "page_type", "domain", "oracle_f1"]]
     fold = pred.groupby(page_view_key(pred), sort=False)["fold"].first()
+    fallback = pred["fallback"].to_numpy(dtype=bool) if "fallback" in pred else None
     tables = []
     for column in prob_columns:
-        p, r, f1 = scorer.score(pred[column].to_numpy() >= threshold)
+        kept = select_lines(pred[column].to_numpy(), threshold, scorer.page, fallback)
+        p, r, f1 = scorer.score(kept)
         tables.append(base.assign(precision=p, recall=r, f1=f1, fold=fold.to_numpy()))
     return tables
 

@@ -34,7 +34,7 @@ from .model_io import (
     load_model,
     load_verified,
 )
-from .stack import CONTEXT_COLUMNS, line_probabilities
+from .stack import CONTEXT_COLUMNS, empty_page_fallback, line_probabilities, select_lines
 
 FAVOR = ("balanced", "precision", "recall")
 FORMATS = ("html", "text")
@@ -381,6 +381,7 @@ class Extractor:
                 segmented.append(None)
                 errors.append(f"{type(exc).__name__}: {exc}")
         probs: dict[int, np.ndarray] = {}
+        keeps: dict[int, np.ndarray] = {}
         for kind in ("html", "text"):
             members = [
                 i
@@ -395,10 +396,14 @@ class Extractor:
             columns = line_columns([segmented[i] for i in members])
             X = featurize_columns(columns, kind)
             context = {name: columns[name] for name in CONTEXT_COLUMNS[kind]}
-            prob = line_probabilities(model, X, columns["page"], context, columns["text"])
+            page = columns["page"]
+            prob = line_probabilities(model, X, page, context, columns["text"])
+            fallback = empty_page_fallback(model.card.get("rules") or {}, kind, X, page)
+            kept = select_lines(prob, self.threshold_for(kind), page, fallback)
             bounds = np.cumsum([0] + [len(segmented[i]) for i in members])
             for j, i in enumerate(members):
                 probs[i] = prob[bounds[j] : bounds[j + 1]]
+                keeps[i] = kept[bounds[j] : bounds[j + 1]]
         results = []
         for i, page in enumerate(pages):
             kind = page.format
@@ -407,9 +412,8 @@ class Extractor:
                 results.append(Extraction(id=page.id, text="", format=kind, error=errors[i]))
                 continue
             model = self.model(kind) if len(lines) else None
-            threshold = self.threshold_for(kind) if model else 0.5
             p = probs.get(i, np.zeros(0))
-            labels = (p >= threshold).astype(int).tolist()
+            labels = keeps.get(i, np.zeros(0, dtype=bool)).astype(int).tolist()
             text = "\n".join(itertools.compress(lines.text, labels))
             out_lines = PageLineResults(lines.text, p, labels, lines.tag, lines.source)
             results.append(

@@ -35,12 +35,15 @@ from ..features import (
     _window_mean,
     dangling_separator_runs,
 )
+from ..segment import SOURCE_CODE
 from .tree_predict import FlatTrees, content_probability, feature_matrix
 
 __all__ = [
     "CONTEXT_COLUMNS",
     "apply_rules",
+    "empty_page_fallback",
     "line_probabilities",
+    "select_lines",
     "stack_columns",
     "stack_feature_names",
     "stack_features",
@@ -245,6 +248,44 @@ def apply_rules(
         return prob
     runs = dangling_separator_runs(texts, np.asarray(page))
     return np.where(runs >= min_run, 0.0, prob)
+
+
+def empty_page_fallback(
+    rules: Mapping[str, Any], kind: str, features: Mapping[str, Any], page: np.ndarray
+) -> np.ndarray | None:
+    """The lines a page returns when none of its lines reaches the threshold (rule
+    ``empty_page_fallback_words``; ``select_lines`` applies it), or None (no such lines).
+
+    A page whose visible body - DOM lines outside ``<title>``, ``<noscript>`` and hidden
+    elements - holds at most that many words has no boilerplate to tell its text from:
+    the model, trained on WCXB's full-size pages, scores a lone paragraph like a stray
+    snippet (~0.01) and the page came out empty. Such a page returns its visible body.
+    Pages of the html model only: a plain-text page cannot tell its title from its body,
+    and WCXB's title-only pages (empty gold) would then return their title."""
+    limit = int(rules.get("empty_page_fallback_words") or 0)
+    if kind != "html" or limit <= 0 or not len(page):
+        return None
+    visible = (
+        (_values(features["source"]) == SOURCE_CODE["dom"])
+        & (_values(features["hidden"]) == 0)
+        & (_values(features["ctx_title"]) == 0)
+        & (_values(features["ctx_noscript"]) == 0)
+    )
+    words = np.where(visible, _values(features["n_words"]), 0.0)
+    page_words = np.bincount(page, weights=words, minlength=int(page.max()) + 1)[page]
+    return visible & (page_words > 0) & (page_words <= limit)
+
+
+def select_lines(
+    prob: np.ndarray, threshold: float, page: np.ndarray, fallback: np.ndarray | None = None
+) -> np.ndarray:
+    """The lines kept: probability >= ``threshold``; on a page where no line is, its
+    ``fallback`` lines (``empty_page_fallback``). ``page``: page codes 0..n-1."""
+    keep = np.asarray(prob) >= threshold
+    if fallback is None or not len(keep) or not fallback.any():
+        return keep
+    kept = np.bincount(page, weights=keep, minlength=int(page.max()) + 1)
+    return keep | (fallback & (kept[page] == 0))
 
 
 def _probability(

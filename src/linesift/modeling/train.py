@@ -35,7 +35,14 @@ from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names
 from ..prepare import write_parquet
 from ..scoring import PageScorer
 from .model_io import TRUSTED_TYPES, LineModel, save_model, sha256_of, write_card
-from .stack import CONTEXT_COLUMNS, apply_rules, stack_feature_names, stack_features
+from .stack import (
+    CONTEXT_COLUMNS,
+    apply_rules,
+    empty_page_fallback,
+    select_lines,
+    stack_feature_names,
+    stack_features,
+)
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +122,17 @@ def page_scorer(
 
 
 def choose_thresholds(
-    scorer: PageScorer, prob: np.ndarray, grid: list[float], beta_p: float
+    scorer: PageScorer,
+    prob: np.ndarray,
+    grid: list[float],
+    beta_p: float,
+    fallback: np.ndarray | None = None,
 ) -> tuple[dict[str, float], pd.DataFrame]:
-    """Thresholds maximising mean page F1 (balanced), F-beta<1 (precision), F-beta>1 (recall)."""
+    """Thresholds maximising mean page F1 (balanced), F-beta<1 (precision), F-beta>1 (recall),
+    of the lines ``select_lines`` keeps (``fallback``: the empty-page rule's lines)."""
     rows = []
     for t in grid:
-        p, r, f1 = scorer.score(prob >= t)
+        p, r, f1 = scorer.score(select_lines(prob, t, scorer.page, fallback))
         rows.append(
             {
                 "threshold": t,
@@ -254,22 +266,39 @@ def fit_line_model(
     )
 
     scorer, _ = page_scorer(train, train["text"], pages)
+    # lines an otherwise empty page returns (apply_rules' sibling, applied on selection)
+    fallback = empty_page_fallback(rules, kind, train, scorer.page)
     thresholds, curve = choose_thresholds(
-        scorer, oof, tp["threshold_grid"], tp["favor_precision_weight"]
+        scorer, oof, tp["threshold_grid"], tp["favor_precision_weight"], fallback
     )
     stage1_f1 = float(curve.f1.max())
     if stack is not None:  # what the first stage alone scores, for the record
-        _, stage1_curve = choose_thresholds(scorer, stage1_oof, tp["threshold_grid"], 1.0)
+        _, stage1_curve = choose_thresholds(scorer, stage1_oof, tp["threshold_grid"], 1.0, fallback)
         stage1_f1 = float(stage1_curve.f1.max())
+    held_fallback = None
+    if len(held_out):
+        held_codes = pd.factorize(page_view_key(held_out))[0]
+        held_fallback = empty_page_fallback(rules, kind, held_out, held_codes)
+
+    def flags(mask: np.ndarray | None, n: int) -> np.ndarray:
+        return np.zeros(n, dtype=bool) if mask is None else mask
 
     keep = ["page_id", "view", "line_no", "label", "n_tokens", "dataset"]
     predictions = pd.concat(
         [
             train[keep].assign(
-                prob=oof, fold=fold_of, prob_final=train_prob, prob_stage1=stage1_oof
+                prob=oof,
+                fold=fold_of,
+                prob_final=train_prob,
+                prob_stage1=stage1_oof,
+                fallback=flags(fallback, len(train)),
             ),
             held_out[keep].assign(
-                prob=held_prob, fold=-1, prob_final=held_prob, prob_stage1=stage1_held
+                prob=held_prob,
+                fold=-1,
+                prob_final=held_prob,
+                prob_stage1=stage1_held,
+                fallback=flags(held_fallback, len(held_out)),
             ),
         ],
         ignore_index=True,
