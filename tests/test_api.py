@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -321,3 +323,21 @@ def test_the_empty_page_rule_keeps_titles_hidden_text_and_larger_pages_empty(tmp
     bare = "<html><body><h1>Not Found</h1><p>No such page here.</p></body></html>"
     assert with_rule.extract(bare, format="html") == "Not Found\nNo such page here."
     assert with_rule.extract(not_found_page(), format="html") == ""
+
+
+def test_warm_up_loads_the_compiled_code_of_both_kinds():
+    """In a fresh process: after ``warm_up`` the numba functions of segmentation-free
+    features and of the trees are compiled (a forked worker then shares them)."""
+    code = (
+        "from linesift import features\n"
+        "from linesift.modeling import predict, tree_predict\n"
+        "fns = (features._char_counts, features._word_spans, tree_predict._raw_scores)\n"
+        "assert not any(f.signatures for f in fns)\n"
+        "e = predict.Extractor()\n"
+        "e.warm_up()\n"
+        "assert all(f.signatures for f in fns)\n"
+        "assert set(e._models) == {'html', 'text'}\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr

@@ -114,6 +114,33 @@ def test_workers_are_forked_with_the_parents_objects_frozen(monkeypatch):
     assert gc.get_freeze_count() == 0
 
 
+def test_the_parent_warms_up_before_it_forks_workers(tmp_path, monkeypatch):
+    """With workers, the CLI extracts its built-in warm-up pages before the pool exists, so
+    the compiled code a first page loads is shared by the forked workers; one process
+    (--workers 1) has nothing to share and does not."""
+    src = tmp_path / "in"
+    copy_pages(src, 1)
+    events: list[str] = []
+    real_warm_up, real_pool_map = Extractor.warm_up, cli._pool_map
+
+    def warm_up(self, *args, **kwargs):
+        events.append("warm_up")
+        return real_warm_up(self, *args, **kwargs)
+
+    def pool_map(*args, **kwargs):
+        events.append("pool")
+        return real_pool_map(*args, **kwargs)
+
+    monkeypatch.setattr(Extractor, "warm_up", warm_up)
+    monkeypatch.setattr(cli, "_pool_map", pool_map)
+    for workers, expected in (("2", ["warm_up", "pool"]), ("1", [])):
+        events.clear()
+        out = tmp_path / f"out{workers}"
+        assert cli.main(["extract", str(src), "-o", str(out), "--workers", workers]) == 0
+        assert events == expected
+        assert len(outputs(out)) == 6
+
+
 @pytest.mark.skipif(not hasattr(os, "killpg"), reason="needs POSIX process groups")
 def test_sigkill_then_resume_gives_exactly_one_complete_output_per_page(tmp_path):
     src, out = tmp_path / "in", tmp_path / "out"

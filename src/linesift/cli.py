@@ -455,6 +455,8 @@ def cmd_extract(args: argparse.Namespace) -> int:
             _run_tasks(b, write_dir, fmt) for b in _batches(tasks, TASK_PAGES)
         )
     else:
+        # the compiled code a first page loads is then the parent's, shared by every worker
+        extractor.warm_up()
         result_batches = _pool_map(
             _batches(tasks, TASK_PAGES),
             workers,

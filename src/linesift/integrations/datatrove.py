@@ -25,12 +25,6 @@ from datatrove.pipeline.extractors.base import BaseExtractor
 
 from ..modeling.predict import Extractor
 
-_WARMUP_HTML = (
-    "<html><head><title>warm-up</title></head><body><nav><a href='/'>Home</a></nav>"
-    "<article><h1>Warm-up</h1><p>This page loads the model and imports every module "
-    "before datatrove forks its extraction worker.</p></article></body></html>"
-)
-
 
 class LinesiftExtractor(BaseExtractor):
     """datatrove extractor step backed by linesift.
@@ -63,10 +57,7 @@ class LinesiftExtractor(BaseExtractor):
         self.format = format
         self.markdown = markdown
         self.extractor = Extractor(model, threshold=threshold, favor=favor)
-        self.extractor.model("html")
-        if format != "html":
-            self.extractor.model("text")
-        self.extractor.extract(_WARMUP_HTML, format="html")
+        self.extractor.warm_up(("html",) if format == "html" else ("html", "text"))
 
     def extract(self, text: str) -> str:
         """The main text of one document ("" for an empty one, which datatrove drops)."""

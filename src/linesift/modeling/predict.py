@@ -243,6 +243,20 @@ def _load_mlflow_model(uri: str) -> LineModel:
     return LineModel(estimator=estimator, card=card, stack_estimator=stack)
 
 
+# what ``Extractor.warm_up`` extracts: a page with boilerplate and a paragraph, per format
+_WARM_UP_PAGES = {
+    "html": (
+        "<html><head><title>warm-up</title></head><body><nav><a href='/'>Home</a></nav>"
+        "<article><h1>Warm-up</h1><p>This page loads the model and imports every module "
+        "before the extraction workers are forked.</p></article></body></html>"
+    ),
+    "text": (
+        "Home | News | Contact\nWarm-up\nThis page loads the model and imports every "
+        "module before the extraction workers are forked.\nCopyright 2026\n"
+    ),
+}
+
+
 class Extractor:
     """Main-content extractor: ``extract(page)`` for one page, ``extract_many`` for batches.
 
@@ -283,6 +297,18 @@ class Extractor:
         if kind not in self._models:
             self._models[kind] = resolve_model(self._specs[kind], kind)
         return self._models[kind]
+
+    def warm_up(self, kinds: Sequence[str] = FORMATS) -> None:
+        """Load the models of ``kinds`` and run a small built-in page of each through them.
+
+        A process's first page also loads numba's cached machine code (~0.45 s CPU and ~75
+        MB): a parent that warms up before it forks its workers pays that once, and the
+        workers share those pages instead of each loading its own copy."""
+        for kind in kinds:
+            page = Page(id="warm-up", source=_WARM_UP_PAGES[kind], format=kind)
+            (result,) = self._run_batch([page])
+            if result.error:
+                raise RuntimeError(f"warm-up {kind} page failed: {result.error}")
 
     def threshold_for(self, kind: str) -> float:
         if self.threshold is not None:
