@@ -247,13 +247,13 @@ def fit_line_model(
             kind, tp, train, held_out, y, w, jobs, splits, (oof, train_prob, held_prob)
         )
     rules = dict(tp.get("rules") or {})
+    train_page = pd.factorize(page_view_key(train))[0]  # page codes, as page_scorer's
+    held_page = pd.factorize(page_view_key(held_out))[0]
     if rules:  # as line_probabilities applies them at inference
-        train_page = pd.factorize(page_view_key(train))[0]
         train_texts = train["text"].tolist()
         oof = apply_rules(rules, oof, train_texts, train_page)
         train_prob = apply_rules(rules, train_prob, train_texts, train_page)
         if len(held_out):
-            held_page = pd.factorize(page_view_key(held_out))[0]
             held_prob = apply_rules(rules, held_prob, held_out["text"].tolist(), held_page)
     fit_seconds = time.time() - started
     log.info(
@@ -267,7 +267,8 @@ def fit_line_model(
 
     scorer, _ = page_scorer(train, train["text"], pages)
     # lines an otherwise empty page returns (apply_rules' sibling, applied on selection)
-    fallback = empty_page_fallback(rules, kind, train, scorer.page)
+    fallback = empty_page_fallback(rules, kind, train, train_page)
+    held_fallback = empty_page_fallback(rules, kind, held_out, held_page)
     thresholds, curve = choose_thresholds(
         scorer, oof, tp["threshold_grid"], tp["favor_precision_weight"], fallback
     )
@@ -275,13 +276,6 @@ def fit_line_model(
     if stack is not None:  # what the first stage alone scores, for the record
         _, stage1_curve = choose_thresholds(scorer, stage1_oof, tp["threshold_grid"], 1.0, fallback)
         stage1_f1 = float(stage1_curve.f1.max())
-    held_fallback = None
-    if len(held_out):
-        held_codes = pd.factorize(page_view_key(held_out))[0]
-        held_fallback = empty_page_fallback(rules, kind, held_out, held_codes)
-
-    def flags(mask: np.ndarray | None, n: int) -> np.ndarray:
-        return np.zeros(n, dtype=bool) if mask is None else mask
 
     keep = ["page_id", "view", "line_no", "label", "n_tokens", "dataset"]
     predictions = pd.concat(
@@ -291,14 +285,14 @@ def fit_line_model(
                 fold=fold_of,
                 prob_final=train_prob,
                 prob_stage1=stage1_oof,
-                fallback=flags(fallback, len(train)),
+                fallback=False if fallback is None else fallback,
             ),
             held_out[keep].assign(
                 prob=held_prob,
                 fold=-1,
                 prob_final=held_prob,
                 prob_stage1=stage1_held,
-                fallback=flags(held_fallback, len(held_out)),
+                fallback=False if held_fallback is None else held_fallback,
             ),
         ],
         ignore_index=True,
