@@ -84,7 +84,7 @@ cdef int _KW_FIRST[27]
 # What ``init`` takes and ``walk`` returns: segment.py refuses a build whose version differs
 # (a stale .so left by an editable install that was not rebuilt would misread its arguments
 # or its result on every page).
-API_VERSION = 3
+API_VERSION = 4
 
 
 def init(
@@ -547,6 +547,52 @@ cdef void _note_scripts_below(xmlNode* top, list scripts) except *:
         n = _next_below(n, top, n.type == XML_ELEMENT_NODE)
 
 
+cdef tuple _block_frame(
+    tuple frame,
+    tuple info,
+    long element_index,
+    long source,
+    bint have_attrs,
+    object cls,
+    object id_,
+    object role,
+    object style,
+    object aria,
+    bint hidden_attr,
+):
+    """The frame a block element opens inside ``frame``: its tag and path, its class/id/role
+    keywords and tokens added to the inherited ones, hidden by its own ``hidden``,
+    ``aria-hidden="true"`` or ``display:none``/``visibility:hidden`` style or by an
+    ancestor's (the frame tuple is in the order of ``segment._FRAME_COLUMNS``)."""
+    cdef long context = frame[7] | info[3]
+    hidden = frame[6]
+    keywords = frame[8]
+    tokens = frame[2]
+    if have_attrs:
+        if hidden_attr:
+            hidden = 1
+        if aria is not None and aria == "true":
+            hidden = 1
+        elif style and _is_hidden_style(style):
+            hidden = 1
+        attr_text, bits = _attr_keywords(cls, id_, role)
+        if attr_text:
+            keywords |= bits
+            tokens = (attr_text + " " + tokens)[:MAX_TOKENS_CHARS].strip()
+    return (
+        info[0],
+        (frame[1] + ">" + info[0]) if frame[1] else info[0],
+        tokens,
+        frame[3] + 1,
+        element_index,
+        frame[4],
+        hidden,
+        context,
+        keywords,
+        NOSCRIPT_SOURCE if context & NOSCRIPT_BIT else source,
+    )
+
+
 def walk(
     cetree._Element root not None,
     long source,
@@ -597,12 +643,10 @@ cdef tuple _walk_nodes(
     cdef long element_index = first_index
     cdef long link = 0
     cdef long link_depth = 0
-    cdef long context
     cdef int kind
-    cdef int hidden
     cdef bint skip
     cdef bint done = False
-    cdef bint have_attr
+    cdef bint hidden_attr
     cdef tuple info
     cdef tuple frame
     cdef tuple top
@@ -651,56 +695,44 @@ cdef tuple _walk_nodes(
                 if lb.size:
                     _flush(lb, link, frame, out_text, out_link, out_frame)
                     link = 0
-                hidden = frame[6]
-                keywords = frame[8]
-                tokens = frame[2]
                 a = node.properties
-                if a is not NULL:
-                    cls = id_ = role = style = aria = None
-                    have_attr = False
-                    while a is not NULL:
-                        if a.ns is NULL:
-                            name = <const char*>a.name
-                            if strcmp(name, "class") == 0:
-                                if cls is None:
-                                    cls = _attr_value(a)
-                            elif strcmp(name, "id") == 0:
-                                if id_ is None:
-                                    id_ = _attr_value(a)
-                            elif strcmp(name, "role") == 0:
-                                if role is None:
-                                    role = _attr_value(a)
-                            elif strcmp(name, "style") == 0:
-                                if style is None:
-                                    style = _attr_value(a)
-                            elif strcmp(name, "aria-hidden") == 0:
-                                if aria is None:
-                                    aria = _attr_value(a)
-                            elif strcmp(name, "hidden") == 0:
-                                _attr_value(a)  # (bails on a value lxml would read differently)
-                                hidden = 1
-                        a = a.next
-                    if aria is not None and aria == "true":
-                        hidden = 1
-                    elif style and _is_hidden_style(style):
-                        hidden = 1
-                    attr_text, bits = _attr_keywords(cls, id_, role)
-                    if attr_text:
-                        keywords |= bits
-                        tokens = (attr_text + " " + tokens)[:MAX_TOKENS_CHARS].strip()
-                context = frame[7] | info[3]
+                cls = id_ = role = style = aria = None
+                hidden_attr = False
+                while a is not NULL:
+                    if a.ns is NULL:
+                        name = <const char*>a.name
+                        if strcmp(name, "class") == 0:
+                            if cls is None:
+                                cls = _attr_value(a)
+                        elif strcmp(name, "id") == 0:
+                            if id_ is None:
+                                id_ = _attr_value(a)
+                        elif strcmp(name, "role") == 0:
+                            if role is None:
+                                role = _attr_value(a)
+                        elif strcmp(name, "style") == 0:
+                            if style is None:
+                                style = _attr_value(a)
+                        elif strcmp(name, "aria-hidden") == 0:
+                            if aria is None:
+                                aria = _attr_value(a)
+                        elif strcmp(name, "hidden") == 0:
+                            _attr_value(a)  # (bails on a value lxml would read differently)
+                            hidden_attr = True
+                    a = a.next
                 stack.append(frame)
-                frame = (
-                    info[0],
-                    (frame[1] + ">" + info[0]) if frame[1] else info[0],
-                    tokens,
-                    frame[3] + 1,
+                frame = _block_frame(
+                    frame,
+                    info,
                     element_index,
-                    frame[4],
-                    hidden,
-                    context,
-                    keywords,
-                    NOSCRIPT_SOURCE if context & NOSCRIPT_BIT else source,
+                    source,
+                    node.properties is not NULL,
+                    cls,
+                    id_,
+                    role,
+                    style,
+                    aria,
+                    hidden_attr,
                 )
             elif kind == K_BR:
                 if lb.size:
@@ -781,3 +813,483 @@ cdef inline void _flush(
         out_text.append(text)
         out_link.append(min(link, len(text)))
         out_frame.append(frame)
+
+
+# ---- the same walk driven by libxml2's SAX events, without a tree
+#
+# ``sax_walk`` parses the page's UTF-8 bytes with libxml2's HTML parser (the one lxml is built
+# with: its functions are looked up in lxml's own extension module, which exports them) and
+# consumes the parser's events directly: no nodes are made, none are freed, and the walk is
+# the event stream itself. The events of libxml2's HTML parser are what its tree builder
+# (SAX2) turns into lxml's tree, so the lines are those of ``walk`` over that tree:
+#
+# - text comes in ``characters`` (and ``cdataBlock`` for raw text) calls, possibly several
+#   for one text node: a *run* (what ``_run`` reads: the text between two other events) is
+#   collected in the line buffer and judged as one piece when the next event comes;
+# - the parser keeps all whitespace (``ignorableWhitespace`` is given ``characters``, as
+#   libxml2's header asks);
+# - a skipped element's subtree is consumed without effect, except its ``<script>``s.
+#
+# What it cannot see without a tree makes it give up (None: the caller parses a tree and
+# walks it): a ``<body>`` inside a skipped element (``_holds_body``), a raw-text element whose
+# text ends like the page (``_swallowed``'s text checks: perhaps unclosed), a second top-level
+# element, nesting deeper than ``MAX_SAX_DEPTH`` (libxml2's limit is checked on the tree
+# path), and lxml's libxml2 functions not being found.
+
+from lxml.includes.xmlparser cimport xmlParserCtxt
+from libc.string cimport memset
+
+# The callbacks' types as libxml2 declares them (xmlChar is unsigned char), but called with
+# the GIL held: the parse runs under it, so the callbacks touch Python objects directly.
+ctypedef void (*_StartFunc)(void*, const unsigned char*, const unsigned char**) noexcept
+ctypedef void (*_EndFunc)(void*, const unsigned char*) noexcept
+ctypedef void (*_TextFunc)(void*, const unsigned char*, int) noexcept
+ctypedef void (*_PIFunc)(void*, const unsigned char*, const unsigned char*) noexcept
+
+cdef extern from "libxml/parser.h":
+    # only the members set here (the C compiler sees libxml2's full declaration)
+    ctypedef struct _SAXHandler "xmlSAXHandler":
+        _StartFunc startElement
+        _EndFunc endElement
+        _TextFunc characters
+        _TextFunc ignorableWhitespace
+        _TextFunc cdataBlock
+        _PIFunc processingInstruction
+        _EndFunc comment
+        unsigned int initialized
+
+cdef extern from "<dlfcn.h>" nogil:
+    void* dlopen(const char* filename, int flags)
+    void* dlsym(void* handle, const char* symbol)
+    int RTLD_NOW
+    int RTLD_NOLOAD
+
+ctypedef xmlParserCtxt* (*_NewCtxtFunc)(const _SAXHandler* sax, void* user_data) noexcept nogil
+ctypedef void* (*_ReadMemoryFunc)(
+    xmlParserCtxt* ctxt, const char* buf, int size, const char* url, const char* enc, int opts
+) noexcept nogil
+ctypedef void (*_CtxtFunc)(xmlParserCtxt* ctxt) noexcept nogil
+ctypedef void (*_DocFunc)(void* doc) noexcept nogil
+
+cdef _NewCtxtFunc _html_new_ctxt = NULL
+cdef _ReadMemoryFunc _html_read_memory = NULL
+cdef _CtxtFunc _html_free_ctxt = NULL
+cdef _CtxtFunc _stop_parser = NULL
+cdef _DocFunc _free_doc = NULL
+cdef _SAXHandler _HANDLER
+
+# libxml2's htmlParserOption bits, as ``segment._parse``'s HTMLParser(huge_tree=True) sets
+# them, errors and warnings not reported (nothing reads them on this path)
+DEF HTML_PARSE_RECOVER = 1
+DEF HTML_PARSE_NOERROR = 1 << 5
+DEF HTML_PARSE_NOWARNING = 1 << 6
+DEF HTML_PARSE_NONET = 1 << 11
+DEF HTML_PARSE_HUGE = 1 << 19
+DEF SAX_OPTIONS = (
+    HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET
+    | HTML_PARSE_HUGE
+)
+# Deeper pages go to the tree path, which knows when libxml2 stopped at its own limit.
+DEF MAX_SAX_DEPTH = 1000
+
+
+def bind_libxml2(str library not None) -> bool:
+    """Find libxml2's HTML parser functions in ``library`` (lxml.etree's extension module,
+    already loaded); False when they are not there (``sax_walk`` then always gives up)."""
+    global _html_new_ctxt, _html_read_memory, _html_free_ctxt, _stop_parser, _free_doc
+    cdef bytes path = library.encode()
+    cdef void* handle = dlopen(path, RTLD_NOW | RTLD_NOLOAD)
+    if handle is NULL:
+        return False
+    new_ctxt = <_NewCtxtFunc>dlsym(handle, "htmlNewSAXParserCtxt")
+    read_memory = <_ReadMemoryFunc>dlsym(handle, "htmlCtxtReadMemory")
+    free_ctxt = <_CtxtFunc>dlsym(handle, "htmlFreeParserCtxt")
+    stop_parser = <_CtxtFunc>dlsym(handle, "xmlStopParser")
+    free_doc = <_DocFunc>dlsym(handle, "xmlFreeDoc")
+    if (
+        new_ctxt is NULL or read_memory is NULL or free_ctxt is NULL
+        or stop_parser is NULL or free_doc is NULL
+    ):
+        return False
+    _html_new_ctxt, _html_read_memory, _html_free_ctxt = new_ctxt, read_memory, free_ctxt
+    _stop_parser, _free_doc = stop_parser, free_doc
+    memset(&_HANDLER, 0, sizeof(_HANDLER))
+    _HANDLER.startElement = _on_start
+    _HANDLER.endElement = _on_end
+    _HANDLER.characters = _on_text
+    _HANDLER.ignorableWhitespace = _on_text
+    _HANDLER.cdataBlock = _on_text
+    _HANDLER.comment = _on_comment
+    _HANDLER.processingInstruction = _on_pi
+    _HANDLER.initialized = 1  # SAX1 callbacks (what the HTML parser calls anyway)
+    return True
+
+
+cdef class _SaxWalk:
+    """The state of one ``sax_walk``: ``_walk_nodes``'s locals, plus what the tree answered
+    there (the open elements' kinds, whether a text run is open)."""
+
+    cdef _LineBuf lb
+    cdef _LineBuf capture  # the text of the open <script> or raw-text element, when kept
+    cdef _Slot slots[SLOTS]
+    cdef int kinds[MAX_SAX_DEPTH + 1]  # kind of each open element, -1 inside a skip
+    cdef int depth
+    cdef int skip_depth  # depth of the skipped element being consumed, 0 outside
+    cdef int capture_depth  # depth of the element whose text ``capture`` holds, 0: none
+    cdef int capture_script  # -1, or the kind of structured-data script being captured
+    cdef bint capture_raw  # the captured element is raw text: check whether it swallowed
+    cdef bint root_done
+    cdef Py_ssize_t run_start  # where the open text run starts in ``lb``, -1: none open
+    cdef long element_index, link, link_depth, source
+    cdef bint track_swallowed
+    cdef str page_end
+    cdef unsigned char page_end_last
+    cdef tuple frame, top
+    cdef list stack, out_text, out_link, out_frame, scripts, keep
+    cdef object error  # the exception a callback raised (_Bail: give up)
+
+    def __cinit__(self):
+        cdef size_t h
+        for h in range(SLOTS):
+            self.slots[h].name = NULL
+        self.lb.data = NULL
+        self.lb.size = self.lb.cap = 0
+        self.capture.data = NULL
+        self.capture.size = self.capture.cap = 0
+
+    def __dealloc__(self):
+        free(self.lb.data)
+        free(self.capture.data)
+
+
+cdef inline _SaxWalk _state(void* ctx):
+    return <_SaxWalk>(<xmlParserCtxt*>ctx)._private
+
+
+cdef void _fail(void* ctx, _SaxWalk st, object exc) noexcept:
+    if st.error is None:
+        st.error = exc
+    _stop_parser(<xmlParserCtxt*>ctx)
+
+
+cdef int _close_run(_SaxWalk st) except -1:
+    """The open text run ends: judge it as ``_add_piece`` judges one piece."""
+    cdef Py_ssize_t start = st.run_start, i, size, first = -1, last_end = 0, k, chars = 0
+    cdef const unsigned char* s
+    if start < 0:
+        return 0
+    st.run_start = -1
+    size = st.lb.size - start
+    s = <const unsigned char*>(st.lb.data + start)
+    if start == 0 or st.link_depth:
+        i = 0
+        while i < size:
+            k = _space_len(s, i, size)
+            if k:
+                i += k
+                continue
+            if first < 0:
+                first = i
+                if not st.link_depth:
+                    break
+            i += _char_len(s[i])
+            last_end = i
+        if first < 0:
+            if start == 0:
+                st.lb.size = 0  # whitespace that would start the line
+            return 0
+        if st.link_depth:
+            if last_end > size:
+                last_end = size
+            for i in range(first, last_end):
+                if (s[i] & 0xC0) != 0x80:
+                    chars += 1
+            st.link += chars
+    return 0
+
+
+cdef int _append_bytes(_LineBuf* lb, const char* data, Py_ssize_t size) except -1:
+    _reserve(lb, size)
+    memcpy(lb.data + lb.size, data, size)
+    lb.size += size
+    return 0
+
+
+cdef void _on_text(void* ctx, const unsigned char* ch, int size) noexcept:
+    cdef _SaxWalk st = _state(ctx)
+    if st.error is not None or size <= 0:
+        return
+    try:
+        if st.capture_depth:
+            _append_bytes(&st.capture, <const char*>ch, size)
+        if st.skip_depth or st.depth == 0:  # libxml2's tree drops text outside elements
+            return
+        if st.run_start < 0:
+            st.run_start = st.lb.size
+        _append_bytes(&st.lb, <const char*>ch, size)
+    except BaseException as exc:
+        _fail(ctx, st, exc)
+
+
+cdef void _on_comment(void* ctx, const unsigned char* value) noexcept:
+    cdef _SaxWalk st = _state(ctx)
+    if st.error is not None:
+        return
+    try:
+        _close_run(st)
+    except BaseException as exc:
+        _fail(ctx, st, exc)
+
+
+cdef void _on_pi(void* ctx, const unsigned char* target, const unsigned char* data) noexcept:
+    _on_comment(ctx, target)
+
+
+cdef inline object _sax_value(const unsigned char* value):
+    if value is NULL:
+        return ""
+    return _decode(<const char*>value, strlen(<const char*>value))
+
+
+cdef void _on_start(void* ctx, const unsigned char* name, const unsigned char** atts) noexcept:
+    cdef _SaxWalk st = _state(ctx)
+    if st.error is not None:
+        return
+    try:
+        _start(st, <const char*>name, <const char**>atts)
+    except BaseException as exc:
+        _fail(ctx, st, exc)
+
+
+cdef int _start_script(_SaxWalk st, const char** atts) except -1:
+    """``_note_script`` from the start tag: capture the text of a structured-data script."""
+    cdef Py_ssize_t i = 0
+    type_ = id_ = None
+    if atts is not NULL:
+        while atts[i] is not NULL:
+            if type_ is None and strcmp(atts[i], "type") == 0:
+                type_ = _sax_value(<const unsigned char*>atts[i + 1])
+            elif id_ is None and strcmp(atts[i], "id") == 0:
+                id_ = _sax_value(<const unsigned char*>atts[i + 1])
+            i += 2
+    if type_ is not None and type_.lower() == "application/ld+json":
+        st.capture_script = 0
+    elif id_ is not None and id_ == "__NEXT_DATA__":
+        st.capture_script = 1
+    else:
+        return 0
+    st.capture_depth = st.depth
+    st.capture.size = 0
+    return 0
+
+
+cdef int _start(_SaxWalk st, const char* name, const char** atts) except -1:
+    cdef size_t h
+    cdef tuple info
+    cdef int kind
+    _close_run(st)
+    if st.root_done:
+        raise _Bail()  # a second top-level element: not what ``walk`` sees from the root
+    st.depth += 1
+    if st.depth > MAX_SAX_DEPTH:
+        raise _Bail()
+    if st.skip_depth:
+        st.kinds[st.depth] = -1
+        if strcmp(name, "body") == 0:
+            raise _Bail()  # the skipped element holds <body>: ``walk`` walks it
+        if strcmp(name, "script") == 0:
+            _start_script(st, atts)
+        return 0
+    h = _slot(name)
+    if st.slots[h].name == name:
+        info = <tuple>st.slots[h].info
+    else:
+        info = _info_by_name(name)
+        st.keep.append(info)
+        st.slots[h].name = name
+        st.slots[h].info = <PyObject*>info
+    kind = info[1]
+    st.kinds[st.depth] = kind
+    st.element_index += 1
+    if kind == K_SKIP and strcmp(name, "script") == 0:
+        _start_script(st, atts)
+    if info[2] and st.track_swallowed:  # raw text: no element inside, so no capture open
+        st.capture_depth = st.depth
+        st.capture_raw = True
+    if kind == K_SKIP:
+        st.skip_depth = st.depth
+        return 0
+    if kind == K_BLOCK:
+        _sax_block(st, info, atts)
+    elif kind == K_BR:
+        if st.lb.size:
+            _flush(&st.lb, st.link, st.frame, st.out_text, st.out_link, st.out_frame)
+            st.link = 0
+    elif kind == K_LINK:
+        st.link_depth += 1
+    return 0
+
+
+cdef tuple _info_by_name(const char* name):
+    """``_info`` from a tag name's bytes."""
+    key = <bytes>name
+    info = _INFO_BY_NAME.get(key)
+    if info is None:
+        info = _tag_info(_decode(name, strlen(name)))
+        if len(_INFO_BY_NAME) < _INFO_BY_NAME_MAX:
+            _INFO_BY_NAME[key] = info
+    return <tuple>info
+
+
+cdef int _sax_block(_SaxWalk st, tuple info, const char** atts) except -1:
+    """A block element starts: the line so far ends, a frame opens (``_walk_nodes``)."""
+    cdef tuple frame = st.frame
+    cdef Py_ssize_t i = 0
+    cdef bint hidden_attr
+    cdef const char* name
+    if st.lb.size:
+        _flush(&st.lb, st.link, frame, st.out_text, st.out_link, st.out_frame)
+        st.link = 0
+    cls = id_ = role = style = aria = None
+    hidden_attr = False
+    while atts is not NULL and atts[i] is not NULL:
+        name = atts[i]
+        if strcmp(name, "class") == 0:
+            if cls is None:
+                cls = _sax_value(<const unsigned char*>atts[i + 1])
+        elif strcmp(name, "id") == 0:
+            if id_ is None:
+                id_ = _sax_value(<const unsigned char*>atts[i + 1])
+        elif strcmp(name, "role") == 0:
+            if role is None:
+                role = _sax_value(<const unsigned char*>atts[i + 1])
+        elif strcmp(name, "style") == 0:
+            if style is None:
+                style = _sax_value(<const unsigned char*>atts[i + 1])
+        elif strcmp(name, "aria-hidden") == 0:
+            if aria is None:
+                aria = _sax_value(<const unsigned char*>atts[i + 1])
+        elif strcmp(name, "hidden") == 0:
+            hidden_attr = True
+        i += 2
+    st.stack.append(frame)
+    st.frame = _block_frame(
+        frame, info, st.element_index, st.source, i > 0, cls, id_, role, style, aria, hidden_attr
+    )
+    return 0
+
+
+cdef void _on_end(void* ctx, const unsigned char* name) noexcept:
+    cdef _SaxWalk st = _state(ctx)
+    if st.error is not None:
+        return
+    try:
+        _end(st)
+    except BaseException as exc:
+        _fail(ctx, st, exc)
+
+
+cdef int _end(_SaxWalk st) except -1:
+    cdef int kind
+    _close_run(st)
+    if st.depth == 0:
+        raise _Bail()  # an end with no start: not a tree
+    if st.capture_depth == st.depth:
+        _end_capture(st)
+    kind = st.kinds[st.depth]
+    st.depth -= 1
+    if st.skip_depth:
+        if st.skip_depth == st.depth + 1:
+            st.skip_depth = 0  # the skipped element ends; its tail is text again
+        return 0
+    if kind == K_BLOCK:
+        if st.lb.size:
+            _flush(&st.lb, st.link, st.frame, st.out_text, st.out_link, st.out_frame)
+            st.link = 0
+        st.frame = <tuple>st.stack.pop()
+    elif kind == K_LINK and st.link_depth:
+        st.link_depth -= 1
+    if st.depth == 0:
+        st.root_done = True
+    return 0
+
+
+cdef int _end_capture(_SaxWalk st) except -1:
+    """The captured element ends: a structured-data script's text is noted; a raw-text
+    element whose text ends like the page may have swallowed the rest: give up."""
+    cdef Py_ssize_t n = st.capture.size
+    cdef const unsigned char* s = <const unsigned char*>st.capture.data
+    text = None
+    if st.capture_script >= 0:
+        text = _decode(st.capture.data, n) if n else None  # no text node: el.text is None
+        st.scripts.append((st.capture_script, text))
+    if st.capture_raw and st.page_end:
+        while n and _space_len(s, n - 1, st.capture.size):
+            n -= 1
+        if n and s[n - 1] == st.page_end_last:
+            if text is None:
+                text = _decode(st.capture.data, st.capture.size)
+            if _split_swallowed(text, st.page_end) is not None:
+                raise _Bail()
+    st.capture_depth = 0
+    st.capture_script = -1
+    st.capture_raw = False
+    st.capture.size = 0
+    return 0
+
+
+def sax_walk(
+    bytes data not None,
+    long source,
+    bint track_swallowed,
+    long first_index,
+    str page_end,
+):
+    """``walk``'s result for the tree libxml2 would build from ``data`` (UTF-8 bytes),
+    computed from the parser's events; ``False`` for a page with no element (no tree), None
+    when it gives up (see above)."""
+    cdef _SaxWalk st
+    cdef xmlParserCtxt* ctxt
+    cdef void* doc
+    if _html_new_ctxt is NULL or PyBytes_GET_SIZE(data) > 0x7FFFFFFF:
+        return None
+    st = _SaxWalk()
+    st.element_index = first_index
+    st.source = source
+    st.track_swallowed = track_swallowed
+    st.page_end = page_end
+    end_bytes = page_end.encode("utf-8", "surrogatepass")  # a filter only (_end_capture)
+    st.page_end_last = end_bytes[len(end_bytes) - 1] if end_bytes else 0
+    st.run_start = -1
+    st.capture_script = -1
+    st.top = ("body", "", "", 0, first_index, first_index, 0, 0, 0, source)
+    st.frame = st.top
+    st.stack, st.out_text, st.out_link, st.out_frame = [], [], [], []
+    st.scripts, st.keep = [], []
+    ctxt = _html_new_ctxt(&_HANDLER, NULL)
+    if ctxt is NULL:
+        raise MemoryError()
+    ctxt._private = <void*>st
+    try:
+        doc = _html_read_memory(
+            ctxt, PyBytes_AS_STRING(data), <int>PyBytes_GET_SIZE(data), NULL, "utf-8",
+            SAX_OPTIONS,
+        )
+        if doc is not NULL:
+            _free_doc(doc)
+        if st.error is None:
+            _close_run(st)
+    finally:
+        ctxt._private = NULL
+        _html_free_ctxt(ctxt)
+    if st.error is not None:
+        if isinstance(st.error, _Bail):
+            return None
+        raise st.error
+    if st.element_index == first_index and not st.root_done and st.depth == 0:
+        return False
+    if st.depth:
+        return None  # the parser stopped with elements open: not a tree this walk mirrors
+    if st.lb.size:
+        _flush(&st.lb, st.link, st.top, st.out_text, st.out_link, st.out_frame)
+    return st.element_index, st.out_text, st.out_link, st.out_frame, [], st.scripts

@@ -1,7 +1,10 @@
 """Pages to lines.
 
 HTML is walked once (lxml ``iterwalk``) with inherited context: every block element starts a
-new line, ``<br>`` ends one, inline elements stay inside their line. Each line carries its
+new line, ``<br>`` ends one, inline elements stay inside their line. The compiled walk
+(``_cwalk.pyx``) does the same in C, by default straight from libxml2's parse events without
+building the tree (``sax_walk``: the same lines; pages it cannot judge without a tree are
+parsed into one and walked). Each line carries its
 DOM context as plain columns (no per-line objects). Plain-text pages become one line per
 non-empty line with the DOM columns missing.
 
@@ -321,11 +324,20 @@ def _parse(html: str, cleaned: bool = False) -> tuple[etree._Element | None, boo
         html = _clean(html)
     if not html or html.isspace():  # as ``not html.strip()``, without copying the page
         return None, False
+    return _parse_utf8(_utf8(html))
+
+
+def _utf8(html: str) -> bytes:
+    """The page as UTF-8 bytes for libxml2 (see ``_parse``)."""
     try:
-        source = html.encode("utf-8")
+        return html.encode("utf-8")
     except UnicodeEncodeError:  # surrogates: a pair becomes its character, a lone one U+FFFD
         fixed = html.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
-        source = fixed.encode("utf-8")
+        return fixed.encode("utf-8")
+
+
+def _parse_utf8(source: bytes) -> tuple[etree._Element | None, bool]:
+    """``_parse`` of a cleaned, non-blank page's UTF-8 bytes."""
     # collect_ids=False: libxml2 builds no table of the ``id`` attributes (nothing here
     # looks elements up by id; attributes are read as before): ~4 % of the parse time
     parser = etree.HTMLParser(huge_tree=True, encoding="utf-8", collect_ids=False)
@@ -358,8 +370,14 @@ def _clean(html: str) -> str:
 def segment_html(html: str, *, structured: bool = True) -> PageLines:
     """Split an HTML page into lines in reading order (see module docstring)."""
     html = _clean(html)
-    root, too_deep = _parse(html, cleaned=True)
     lines = PageLines()
+    if not html or html.isspace():
+        return lines
+    source = _utf8(html)
+    end = _end_key(html)
+    if SAX_WALK and _sax_lines(source, end, lines, structured):
+        return lines
+    root, too_deep = _parse_utf8(source)
     if root is None:
         return lines
     if too_deep:  # the tree stops where the nesting limit was hit: keep the text, not the DOM
@@ -367,7 +385,6 @@ def segment_html(html: str, *, structured: bool = True) -> PageLines:
         return lines
     swallowed: list[str] = []
     scripts: list[tuple[int, str | None]] | None = [] if structured else None
-    end = _end_key(html)
     index = _walk_impl(root, lines, SOURCE_CODE["dom"], swallowed, page_end=end, scripts=scripts)
     # an unclosed <title>/<script>/<textarea>/... took the rest of the page as raw text
     for _ in range(_MAX_RECOVERIES):
@@ -391,6 +408,20 @@ def segment_html(html: str, *, structured: bool = True) -> PageLines:
     if scripts:
         _structured_lines(scripts, lines)
     return lines
+
+
+def _sax_lines(source: bytes, page_end: str, lines: PageLines, structured: bool) -> bool:
+    """The page's lines from libxml2's parse events (``_cwalk.sax_walk``: the lines of the
+    tree walk, without building the tree); False when that walk gave up on the page."""
+    result = _cwalk.sax_walk(source, SOURCE_CODE["dom"], True, 0, page_end)
+    if result is None:
+        return False
+    if result is not False:  # False: no element at all, no lines
+        _, out_text, out_link, out_frame, _, scripts = result
+        _emit(lines, out_text, out_link, out_frame)
+        if structured and scripts:
+            _structured_lines(scripts, lines)
+    return True
 
 
 # Elements libxml2 reads as raw text: left unclosed, they swallow the rest of the document.
@@ -732,7 +763,7 @@ def _walk_compiled(
 
 # The compiled walk, when the extension was built (setup.py; it needs Cython and a C compiler
 # at install time) and LINESIFT_PURE_PYTHON is not set.
-CWALK_API_VERSION = 3  # ``init``'s arguments and ``walk``'s result: _cwalk.API_VERSION
+CWALK_API_VERSION = 4  # ``init``'s arguments and ``walk``'s result: _cwalk.API_VERSION
 
 
 def _bind_compiled_walk(module: Any) -> Any:
@@ -773,6 +804,13 @@ else:
     _cwalk = _bind_compiled_walk(_cwalk)
 COMPILED_WALK: bool = _cwalk is not None and not os.environ.get("LINESIFT_PURE_PYTHON")
 _walk_impl = _walk_compiled if COMPILED_WALK else _walk
+# The compiled walk driven by libxml2's events, when it finds libxml2's functions in lxml's
+# module; LINESIFT_TREE_WALK=1 parses a tree and walks it instead (same lines).
+SAX_WALK: bool = (
+    COMPILED_WALK
+    and not os.environ.get("LINESIFT_TREE_WALK")
+    and _cwalk.bind_libxml2(etree.__file__)
+)
 
 
 _TEXT_KEYS = ("articleBody", "text", "description", "reviewBody")
