@@ -547,35 +547,48 @@ cdef void _note_scripts_below(xmlNode* top, list scripts) except *:
         n = _next_below(n, top, n.type == XML_ELEMENT_NODE)
 
 
+# The attributes a block element's frame reads, in the order of ``_block_frame``'s values.
+_FRAME_ATTRS = ("class", "id", "role", "style", "aria-hidden", "hidden")
+
+
+cdef inline int _frame_attr(const char* name) noexcept nogil:
+    """The index of attribute ``name`` in ``_FRAME_ATTRS``, -1 for any other."""
+    if strcmp(name, "class") == 0:
+        return 0
+    if strcmp(name, "id") == 0:
+        return 1
+    if strcmp(name, "role") == 0:
+        return 2
+    if strcmp(name, "style") == 0:
+        return 3
+    if strcmp(name, "aria-hidden") == 0:
+        return 4
+    if strcmp(name, "hidden") == 0:
+        return 5
+    return -1
+
+
 cdef tuple _block_frame(
-    tuple frame,
-    tuple info,
-    long element_index,
-    long source,
-    bint have_attrs,
-    object cls,
-    object id_,
-    object role,
-    object style,
-    object aria,
-    bint hidden_attr,
+    tuple frame, tuple info, long element_index, long source, bint have_attrs, list attrs
 ):
     """The frame a block element opens inside ``frame``: its tag and path, its class/id/role
     keywords and tokens added to the inherited ones, hidden by its own ``hidden``,
     ``aria-hidden="true"`` or ``display:none``/``visibility:hidden`` style or by an
-    ancestor's (the frame tuple is in the order of ``segment._FRAME_COLUMNS``)."""
+    ancestor's (the frame tuple is in the order of ``segment._FRAME_COLUMNS``). ``attrs``:
+    the values of ``_FRAME_ATTRS`` (None: absent; the first of a name)."""
     cdef long context = frame[7] | info[3]
     hidden = frame[6]
     keywords = frame[8]
     tokens = frame[2]
     if have_attrs:
-        if hidden_attr:
+        style = attrs[3]
+        if attrs[5] is not None:
             hidden = 1
-        if aria is not None and aria == "true":
+        if attrs[4] is not None and attrs[4] == "true":
             hidden = 1
         elif style and _is_hidden_style(style):
             hidden = 1
-        attr_text, bits = _attr_keywords(cls, id_, role)
+        attr_text, bits = _attr_keywords(attrs[0], attrs[1], attrs[2])
         if attr_text:
             keywords |= bits
             tokens = (attr_text + " " + tokens)[:MAX_TOKENS_CHARS].strip()
@@ -646,7 +659,7 @@ cdef tuple _walk_nodes(
     cdef int kind
     cdef bint skip
     cdef bint done = False
-    cdef bint hidden_attr
+    cdef int k
     cdef tuple info
     cdef tuple frame
     cdef tuple top
@@ -696,43 +709,17 @@ cdef tuple _walk_nodes(
                     _flush(lb, link, frame, out_text, out_link, out_frame)
                     link = 0
                 a = node.properties
-                cls = id_ = role = style = aria = None
-                hidden_attr = False
+                attrs = [None, None, None, None, None, None]  # _FRAME_ATTRS' values
                 while a is not NULL:
                     if a.ns is NULL:
-                        name = <const char*>a.name
-                        if strcmp(name, "class") == 0:
-                            if cls is None:
-                                cls = _attr_value(a)
-                        elif strcmp(name, "id") == 0:
-                            if id_ is None:
-                                id_ = _attr_value(a)
-                        elif strcmp(name, "role") == 0:
-                            if role is None:
-                                role = _attr_value(a)
-                        elif strcmp(name, "style") == 0:
-                            if style is None:
-                                style = _attr_value(a)
-                        elif strcmp(name, "aria-hidden") == 0:
-                            if aria is None:
-                                aria = _attr_value(a)
-                        elif strcmp(name, "hidden") == 0:
-                            _attr_value(a)  # (bails on a value lxml would read differently)
-                            hidden_attr = True
+                        k = _frame_attr(<const char*>a.name)
+                        if k >= 0 and attrs[k] is None:
+                            # (_attr_value bails on a value lxml would read differently)
+                            attrs[k] = _attr_value(a)
                     a = a.next
                 stack.append(frame)
                 frame = _block_frame(
-                    frame,
-                    info,
-                    element_index,
-                    source,
-                    node.properties is not NULL,
-                    cls,
-                    id_,
-                    role,
-                    style,
-                    aria,
-                    hidden_attr,
+                    frame, info, element_index, source, node.properties is not NULL, attrs
                 )
             elif kind == K_BR:
                 if lb.size:
@@ -1145,37 +1132,19 @@ cdef int _sax_block(_SaxWalk st, tuple info, const char** atts) except -1:
     """A block element starts: the line so far ends, a frame opens (``_walk_nodes``)."""
     cdef tuple frame = st.frame
     cdef Py_ssize_t i = 0
-    cdef bint hidden_attr
+    cdef int k
     cdef const char* name
     if st.lb.size:
         _flush(&st.lb, st.link, frame, st.out_text, st.out_link, st.out_frame)
         st.link = 0
-    cls = id_ = role = style = aria = None
-    hidden_attr = False
+    attrs = [None, None, None, None, None, None]  # _FRAME_ATTRS' values
     while atts is not NULL and atts[i] is not NULL:
-        name = atts[i]
-        if strcmp(name, "class") == 0:
-            if cls is None:
-                cls = _sax_value(<const unsigned char*>atts[i + 1])
-        elif strcmp(name, "id") == 0:
-            if id_ is None:
-                id_ = _sax_value(<const unsigned char*>atts[i + 1])
-        elif strcmp(name, "role") == 0:
-            if role is None:
-                role = _sax_value(<const unsigned char*>atts[i + 1])
-        elif strcmp(name, "style") == 0:
-            if style is None:
-                style = _sax_value(<const unsigned char*>atts[i + 1])
-        elif strcmp(name, "aria-hidden") == 0:
-            if aria is None:
-                aria = _sax_value(<const unsigned char*>atts[i + 1])
-        elif strcmp(name, "hidden") == 0:
-            hidden_attr = True
+        k = _frame_attr(atts[i])
+        if k >= 0 and attrs[k] is None:
+            attrs[k] = _sax_value(<const unsigned char*>atts[i + 1])
         i += 2
     st.stack.append(frame)
-    st.frame = _block_frame(
-        frame, info, st.element_index, st.source, i > 0, cls, id_, role, style, aria, hidden_attr
-    )
+    st.frame = _block_frame(frame, info, st.element_index, st.source, i > 0, attrs)
     return 0
 
 
