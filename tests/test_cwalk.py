@@ -502,3 +502,46 @@ def test_keyword_alternatives_order() -> None:
     ):
         assert _keyword_bits_by_regex(text) == bits, text
         assert segment._cwalk.keyword_bits(text) == bits, text
+
+
+@pytest.mark.skipif(not segment.SAX_WALK, reason="the event-driven walk is off")
+def test_sax_walk_in_threads(real_pages: list[str]) -> None:
+    """Parses in several threads interleave (the callbacks run Python code, where the GIL
+    can pass to another thread mid-parse): each keeps its own state in its parser context."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    pages = real_pages[:40]
+    expected = [segment_html(html).columns() for html in pages]
+    calls = 0
+
+    def hidden_style_yielding(style: str) -> bool:
+        nonlocal calls
+        calls += 1
+        time.sleep(0)  # lets another thread run: its parse starts or goes on
+        return segment._is_hidden_style(style)
+
+    # the walk's style check (called from inside the parse, at block elements with a
+    # style attribute) hands the GIL over
+    helpers = (segment._tag_info, segment._keyword_alternatives())
+    segment._cwalk.init(
+        *helpers,
+        hidden_style_yielding,
+        segment._split_swallowed,
+        segment._BLOCK,
+        segment._SKIP,
+        segment._BR,
+        segment._LINK,
+        segment.CONTEXT_BIT["noscript"],
+        segment.SOURCE_CODE["noscript"],
+        segment.MAX_TOKENS_CHARS,
+    )
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(lambda html: segment_html(html).columns(), pages * 2))
+    finally:
+        assert segment._bind_compiled_walk(segment._cwalk) is segment._cwalk
+    assert calls > 1000
+    for a, b in zip(expected * 2, got, strict=True):
+        for name in a:
+            assert all(map(_same, a[name], b[name])), name
