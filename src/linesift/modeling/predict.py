@@ -40,11 +40,16 @@ FAVOR = ("balanced", "precision", "recall")
 FORMATS = ("html", "text")
 # A batch of extract_many ends at this many pages or characters, whichever comes first.
 # A batch's working memory follows its text (segments, feature matrices, the pages
-# themselves): `linesift extract` on the 1,497 WCXB pages peaked at 611 MB in batches of
-# 32 pages (one of 38 M characters), 475 / 468 / 439 MB with 8 / 4 / 2 M characters a
-# batch (bench/scale.py); CPU per page did not measurably change (bench noise ~10 %).
+# themselves): `linesift extract` on the 1,497 WCXB pages once peaked at 611 MB in batches
+# of 32 pages (one of 38 M characters). A batch also costs ~3 ms of fixed numpy/pandas
+# calls, which mattered once a page cost ~6 ms: with the event-driven walk, 10,479 pages
+# with two workers (bench/scale.py --copies 7, 2026-11-27) ran at 260-262 pages/s and
+# 457-465 MB summed PSS with 8 M characters a batch, 224-232 / 428-435 MB with 6 M,
+# 231 / 418 MB with 4 M, 216-222 / 398-403 MB with 2 M (a worker's task of 32 WCXB pages,
+# ~7.6 M characters, is then one batch instead of four); in one process 5.61 against 5.96
+# CPU ms a page.
 BATCH_PAGES = 64
-BATCH_CHARS = 2_000_000
+BATCH_CHARS = 8_000_000
 
 _HTML_SNIFF_RE = re.compile(
     r"<(?:!doctype|html|head|body|div|p|span|a|table|meta|title|script|br|li|h[1-6])[\s>/]",
