@@ -845,11 +845,27 @@ cdef extern from "libxml/parser.h":
         _EndFunc comment
         unsigned int initialized
 
-cdef extern from "<dlfcn.h>" nogil:
-    void* dlopen(const char* filename, int flags)
-    void* dlsym(void* handle, const char* symbol)
-    int RTLD_NOW
-    int RTLD_NOLOAD
+cdef extern from *:
+    """
+    /* dlopen/dlsym where there are (POSIX); elsewhere none: the event walk is then off and
+       the tree walk runs (the rest of this module builds and works the same). */
+    #if defined(_WIN32)
+    static void* linesift_dlopen(const char* f, int flags) { (void)f; (void)flags; return 0; }
+    static void* linesift_dlsym(void* h, const char* s) { (void)h; (void)s; return 0; }
+    #define LINESIFT_RTLD_NOW 0
+    #define LINESIFT_RTLD_NOLOAD 0
+    #else
+    #include <dlfcn.h>
+    #define linesift_dlopen dlopen
+    #define linesift_dlsym dlsym
+    #define LINESIFT_RTLD_NOW RTLD_NOW
+    #define LINESIFT_RTLD_NOLOAD RTLD_NOLOAD
+    #endif
+    """
+    void* dlopen "linesift_dlopen" (const char* filename, int flags) nogil
+    void* dlsym "linesift_dlsym" (void* handle, const char* symbol) nogil
+    int RTLD_NOW "LINESIFT_RTLD_NOW"
+    int RTLD_NOLOAD "LINESIFT_RTLD_NOLOAD"
 
 ctypedef xmlParserCtxt* (*_NewCtxtFunc)(const _SAXHandler* sax, void* user_data) noexcept nogil
 ctypedef void* (*_ReadMemoryFunc)(
