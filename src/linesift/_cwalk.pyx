@@ -336,36 +336,50 @@ cdef inline Py_ssize_t _char_len(unsigned char b) noexcept nogil:
     return 4
 
 
-cdef long _add_piece(_LineBuf* lb, const char* ptr, Py_ssize_t size, long link_depth) except -1:
-    """Append one text run (``size`` > 0 bytes) to the line, as the Python walk appends it:
-    dropped when it would start the line and is all whitespace. Returns what it adds to the
-    link chars (inside a link): its characters without leading and trailing whitespace."""
-    cdef const unsigned char* s = <const unsigned char*>ptr
+cdef Py_ssize_t _judge_piece(
+    const unsigned char* s, Py_ssize_t size, bint line_empty, long link_depth
+) noexcept nogil:
+    """How a text run of ``size`` bytes joins the line, as the Python walk appends it: -1
+    when it would start the line (``line_empty``) and is all whitespace (dropped); else what
+    it adds to the link chars (inside a link): its characters without leading and trailing
+    whitespace."""
     cdef Py_ssize_t i = 0, first = -1, last_end = 0, k, chars = 0
-    if lb.size == 0 or link_depth:  # else nothing to find out: the bytes go in as they are
-        while i < size:
-            k = _space_len(s, i, size)
-            if k:
-                i += k
-                continue
-            if first < 0:
-                first = i
-                if not link_depth:  # only whether the piece is all whitespace
-                    break
-            i += _char_len(s[i])
-            last_end = i
-        if first < 0 and lb.size == 0:
-            return 0
-    _reserve(lb, size)
-    memcpy(lb.data + lb.size, ptr, size)
-    lb.size += size
-    if not link_depth or first < 0:
+    if not (line_empty or link_depth):  # nothing to find out: the bytes go in as they are
+        return 0
+    while i < size:
+        k = _space_len(s, i, size)
+        if k:
+            i += k
+            continue
+        if first < 0:
+            first = i
+            if not link_depth:  # only whether the piece is all whitespace
+                break
+        i += _char_len(s[i])
+        last_end = i
+    if first < 0:
+        return -1 if line_empty else 0
+    if not link_depth:
         return 0
     if last_end > size:
         last_end = size
     for i in range(first, last_end):
         if (s[i] & 0xC0) != 0x80:
             chars += 1
+    return chars
+
+
+cdef long _add_piece(_LineBuf* lb, const char* ptr, Py_ssize_t size, long link_depth) except -1:
+    """Append one text run (``size`` > 0 bytes) to the line unless ``_judge_piece`` drops
+    it; returns what it adds to the link chars."""
+    cdef Py_ssize_t chars = _judge_piece(
+        <const unsigned char*>ptr, size, lb.size == 0, link_depth
+    )
+    if chars < 0:
+        return 0
+    _reserve(lb, size)
+    memcpy(lb.data + lb.size, ptr, size)
+    lb.size += size
     return chars
 
 
@@ -976,38 +990,20 @@ cdef void _fail(void* ctx, _SaxWalk st, object exc) noexcept:
 
 
 cdef int _close_run(_SaxWalk st) except -1:
-    """The open text run ends: judge it as ``_add_piece`` judges one piece."""
-    cdef Py_ssize_t start = st.run_start, i, size, first = -1, last_end = 0, k, chars = 0
-    cdef const unsigned char* s
+    """The open text run ends: judged as ``_add_piece`` judges one piece (it is already in
+    the line buffer, from ``run_start`` on)."""
+    cdef Py_ssize_t start = st.run_start, chars
     if start < 0:
         return 0
     st.run_start = -1
-    size = st.lb.size - start
-    s = <const unsigned char*>(st.lb.data + start)
-    if start == 0 or st.link_depth:
-        i = 0
-        while i < size:
-            k = _space_len(s, i, size)
-            if k:
-                i += k
-                continue
-            if first < 0:
-                first = i
-                if not st.link_depth:
-                    break
-            i += _char_len(s[i])
-            last_end = i
-        if first < 0:
-            if start == 0:
-                st.lb.size = 0  # whitespace that would start the line
-            return 0
-        if st.link_depth:
-            if last_end > size:
-                last_end = size
-            for i in range(first, last_end):
-                if (s[i] & 0xC0) != 0x80:
-                    chars += 1
-            st.link += chars
+    chars = _judge_piece(
+        <const unsigned char*>(st.lb.data + start), st.lb.size - start, start == 0,
+        st.link_depth,
+    )
+    if chars < 0:
+        st.lb.size = 0  # whitespace that would start the line
+    else:
+        st.link += chars
     return 0
 
 
