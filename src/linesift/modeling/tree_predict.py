@@ -42,7 +42,7 @@ CHECK_ROWS = 256  # rows the first call compares with scikit-learn
 
 # rows walked through one tree before the next tree: the tree stays in L1, the rows in L2.
 # First stage on 320 WCXB pages (ms/page): 64 rows 0.82, 128 0.77-0.80, 256 0.75, 512 0.74
-BLOCK_ROWS = 512
+BLOCK_ROWS = 1024
 # ``FlatTrees.arrays``, in the order ``FlatTrees.save`` writes them
 _ARRAY_NAMES = ("roots", "inode", "fnode", "left_bitsets", "known_bitsets", "known_row")
 # columns of ``FlatTrees``' integer node table
@@ -162,7 +162,9 @@ class FlatTrees:
         n = len(columns[self.columns[0]]) if self.columns else 0
         if n == 0:
             return np.zeros(0)
-        data = np.empty((n, len(order)))
+        # column-major: each column is filled by one contiguous copy, and the trees read a
+        # block's rows of one feature from consecutive addresses (~6 % faster in all)
+        data = np.empty((len(order), n)).T
         for k, (column, cats) in enumerate(order):
             data[:, k] = columns[self.columns[column]]
             if cats is not None:
