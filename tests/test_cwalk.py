@@ -415,6 +415,51 @@ def test_tag_soup(tokens: list[str]) -> None:
         _segment_both(html, m)
 
 
+# block start tags that differ in one frame attribute each (first of a name wins, a value
+# may be empty or absent, names are case-insensitive): the event walk reuses a block's
+# frame for a later block of the same parent frame, tag and frame attributes
+FRAME_TAGS = [
+    "<div class='card'>", "<div class='card' id='x'>", "<div id='x' class='card'>",
+    "<div class='card' class='menu'>", "<div class='menu' class='card'>", "<div CLASS='card'>",
+    "<div class='card' hidden>", "<div hidden class='card'>", "<div class='card' hidden=''>",
+    "<div class='card' style='display:none'>", "<div class='card' style='color:red'>",
+    "<div class='card' aria-hidden='true'>", "<div class='card' aria-hidden='false'>",
+    "<div class='card' role='navigation'>", "<div class=''>", "<div class>", "<div>",
+    "<div title='card'>", "<section class='card'>", "<li class='card'>", "<ul class='nav'>",
+    "<noscript>", "<div class='comment-author' id='c1'>", "<div data-x='1' class='card'>",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(FRAME_TAGS), st.booleans()), max_size=30))
+def test_repeated_blocks(blocks: list[tuple[str, bool]]) -> None:
+    """Blocks with text, each closed after its text (siblings: one parent frame) or left
+    open (the next ones nest in it)."""
+    parts = []
+    for i, (tag, close) in enumerate(blocks):
+        name = tag[1:].split(" ")[0].split(">")[0].lower()
+        parts.append(f"{tag}text {i}" + (f"</{name}>" if close else ""))
+    html = f"<html><body>{''.join(parts * 2)}</body></html>"
+    with pytest.MonkeyPatch.context() as m:
+        _segment_both(html, m)
+
+
+def test_repeated_blocks_keep_their_own_frames(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same card under a hidden and a visible parent, with and without its own
+    attributes: each line's frame is its own blocks' (tokens, keywords, hidden, index)."""
+    card = "<div class='card'><p>Item</p></div>"
+    html = (
+        f"<html><body><div class='list'>{card * 3}</div>"
+        f"<div class='list' hidden>{card * 2}</div><div class='list'>{card}"
+        f"<div class='card' style='display:none'><p>Item</p></div>{card}</div></body></html>"
+    )
+    lines = _segment_both(html, monkeypatch)
+    assert lines.text == ["Item"] * 8
+    assert lines.hidden == [0, 0, 0, 1, 1, 0, 1, 0]
+    assert set(lines.tokens) == {"card list"}
+    assert len(set(lines.dom_index)) == 8  # every <p> its own element
+
+
 # every character ``str.isspace`` holds true, a few that look like it and are not
 # (zero-width space, BOM, Mongolian vowel separator), by character and as an entity
 WHITESPACE = [chr(c) for c in range(0x3001) if chr(c).isspace()] + ["\u200b", "\ufeff", "\u180e"]

@@ -30,8 +30,9 @@ before it changed anything, and the caller runs the Python walk instead.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
-from libc.stdlib cimport free, realloc
-from libc.string cimport memcpy, strcmp, strlen
+from cpython.ref cimport Py_INCREF, Py_XDECREF
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memcmp, memcpy, strcmp, strlen
 from lxml.includes.tree cimport (
     XML_CDATA_SECTION_NODE,
     XML_COMMENT_NODE,
@@ -942,6 +943,25 @@ def bind_libxml2(str library not None) -> bool:
     return True
 
 
+# Block frames by what makes them: a page repeats its blocks (list items, cards, rows),
+# and a frame is the same for the same parent frame, tag and frame attributes except for
+# its element index and container. ``_sax_block`` looks each block up here before
+# ``_block_frame`` (its decoding, keyword matching and string building were a quarter of
+# the walk). A frame's id stands for what it holds except those two: the same parent id,
+# tag and attributes give the same frame, so the id is the parent's part of the key.
+DEF FRAME_CACHE = 1024  # entries (a power of 2); a clash overwrites: only a miss later
+
+
+cdef struct _FrameEntry:
+    unsigned long long hash
+    long parent_id
+    const char* name  # libxml2's interned tag name (one address per name in a parse)
+    char* key  # the frame attributes as ``_sax_block`` serializes them (malloc'd)
+    Py_ssize_t key_len
+    long frame_id
+    PyObject* frame  # owned: the frame made when the entry was filled
+
+
 cdef class _SaxWalk:
     """The state of one ``sax_walk``: ``_walk_nodes``'s locals, plus what the tree answered
     there (the open elements' kinds, whether a text run is open)."""
@@ -964,6 +984,12 @@ cdef class _SaxWalk:
     cdef tuple frame, top
     cdef list stack, out_text, out_link, out_frame, scripts, keep
     cdef object error  # the exception a callback raised (_Bail: give up)
+    # block frames already made (``_sax_block``): the open frames' ids (by block depth),
+    # the table, the key being looked up, the last id given
+    cdef long frame_ids[MAX_SAX_DEPTH + 1]
+    cdef _FrameEntry frames[FRAME_CACHE]
+    cdef _LineBuf frame_key
+    cdef long last_frame_id
 
     def __cinit__(self):
         cdef size_t h
@@ -973,10 +999,20 @@ cdef class _SaxWalk:
         self.lb.size = self.lb.cap = 0
         self.capture.data = NULL
         self.capture.size = self.capture.cap = 0
+        self.frame_key.data = NULL
+        self.frame_key.size = self.frame_key.cap = 0
+        memset(self.frames, 0, sizeof(self.frames))
+        self.frame_ids[0] = 0  # the top frame
+        self.last_frame_id = 0
 
     def __dealloc__(self):
+        cdef size_t h
         free(self.lb.data)
         free(self.capture.data)
+        free(self.frame_key.data)
+        for h in range(FRAME_CACHE):
+            free(self.frames[h].key)
+            Py_XDECREF(self.frames[h].frame)
 
 
 cdef inline _SaxWalk _state(void* ctx):
@@ -1119,7 +1155,7 @@ cdef int _start(_SaxWalk st, const char* name, const char** atts) except -1:
         st.skip_depth = st.depth
         return 0
     if kind == K_BLOCK:
-        _sax_block(st, info, atts)
+        _sax_block(st, info, name, atts)
     elif kind == K_BR:
         if st.lb.size:
             _flush(&st.lb, st.link, st.frame, st.out_text, st.out_link, st.out_frame)
@@ -1140,23 +1176,84 @@ cdef tuple _info_by_name(const char* name):
     return <tuple>info
 
 
-cdef int _sax_block(_SaxWalk st, tuple info, const char** atts) except -1:
-    """A block element starts: the line so far ends, a frame opens (``_walk_nodes``)."""
-    cdef tuple frame = st.frame
-    cdef Py_ssize_t i = 0
+cdef int _sax_block(_SaxWalk st, tuple info, const char* name, const char** atts) except -1:
+    """A block element starts: the line so far ends, a frame opens (``_walk_nodes``). The
+    frame comes from ``st.frames`` when this parent frame, tag and frame attributes made
+    one before (see ``_FrameEntry``), else from ``_block_frame``."""
+    cdef tuple frame = st.frame, made, cached
+    cdef Py_ssize_t i = 0, depth = len(st.stack)
     cdef int k
-    cdef const char* name
+    cdef unsigned int seen = 0
+    cdef unsigned long long h = 14695981039346656037ULL  # FNV-1a
+    cdef long parent_id = st.frame_ids[depth]
+    cdef _FrameEntry* entry
+    cdef _LineBuf* key = &st.frame_key
+    cdef const char* value
+    cdef char index_byte
     if st.lb.size:
         _flush(&st.lb, st.link, frame, st.out_text, st.out_link, st.out_frame)
         st.link = 0
+    # the key: each frame attribute present (the first of a name) as a byte (its index
+    # + 1), its value and a NUL (values hold no NUL)
+    key.size = 0
+    while atts is not NULL and atts[i] is not NULL:
+        k = _frame_attr(atts[i])
+        if k >= 0 and not (seen >> k) & 1:
+            seen |= 1u << k
+            value = atts[i + 1]
+            if value is NULL:
+                value = b""
+            index_byte = <char>(k + 1)
+            _append_bytes(key, &index_byte, 1)
+            _append_bytes(key, value, strlen(value) + 1)
+        i += 2
+    for k in range(key.size):
+        h = (h ^ <unsigned char>key.data[k]) * 1099511628211ULL
+    h = (h ^ <unsigned long long>parent_id) * 1099511628211ULL
+    h = (h ^ <unsigned long long><size_t>name) * 1099511628211ULL
+    entry = &st.frames[(h ^ (h >> 29)) & (FRAME_CACHE - 1)]
+    st.stack.append(frame)
+    if (
+        entry.frame is not NULL and entry.hash == h and entry.parent_id == parent_id
+        and entry.name == name and entry.key_len == key.size
+        and memcmp(entry.key, key.data, key.size) == 0
+    ):
+        cached = <tuple>entry.frame
+        made = (
+            cached[0], cached[1], cached[2], cached[3], st.element_index, frame[4],
+            cached[6], cached[7], cached[8], cached[9],
+        )
+        st.frame_ids[depth + 1] = entry.frame_id
+        st.frame = made
+        return 0
     attrs = [None, None, None, None, None, None]  # _FRAME_ATTRS' values
+    i = 0
     while atts is not NULL and atts[i] is not NULL:
         k = _frame_attr(atts[i])
         if k >= 0 and attrs[k] is None:
             attrs[k] = _sax_value(<const unsigned char*>atts[i + 1])
         i += 2
-    st.stack.append(frame)
-    st.frame = _block_frame(frame, info, st.element_index, st.source, i > 0, attrs)
+    made = _block_frame(frame, info, st.element_index, st.source, i > 0, attrs)
+    st.last_frame_id += 1
+    st.frame_ids[depth + 1] = st.last_frame_id
+    st.frame = made
+    # fill the entry (a clash overwrites the older frame)
+    if entry.key_len < key.size or entry.key is NULL:
+        free(entry.key)
+        entry.key = <char*>malloc(key.size if key.size else 1)
+        if entry.key is NULL:
+            Py_XDECREF(entry.frame)
+            entry.frame = NULL
+            raise MemoryError()
+    memcpy(entry.key, key.data, key.size)
+    entry.key_len = key.size
+    entry.hash = h
+    entry.parent_id = parent_id
+    entry.name = name
+    entry.frame_id = st.last_frame_id
+    Py_XDECREF(entry.frame)
+    Py_INCREF(made)
+    entry.frame = <PyObject*>made
     return 0
 
 
