@@ -916,34 +916,40 @@ def _char_counts(codes, cls, starts):
     """Per line (its span ``starts[i]:starts[i + 1]``, the last to the end): characters of
     each class; first characters of ``str.split()``'s words that are upper case (a character
     not a space after a space or at the very start); spaces; "|"; "," and "，"; ". " and
-    "。" (a "." followed by a space). The rows are ``_CHAR_COUNTS``."""
+    "。" (a "." followed by a space). The rows are ``_CHAR_COUNTS``. (Counted in locals, a
+    line at a time: a quarter faster than adding to the output array per character.)"""
     n, m = len(starts), len(codes)
     out = np.zeros((10, n), dtype=np.int64)
+    after_space = True  # the very start counts as after a space
     for i in range(n):
         hi = starts[i + 1] if i + 1 < n else m
+        digit = upper = alpha = cjk = punct = title = space = pipe = comma = period = 0
         for p in range(starts[i], hi):
             c = cls[p]
             code = codes[p]
-            if c & _C_DIGIT:
-                out[0, i] += 1
-            if c & _C_UPPER:
-                out[1, i] += 1
-                if not c & _C_SPACE and (p == 0 or cls[p - 1] & _C_SPACE):
-                    out[5, i] += 1
-            if c & _C_ALPHA:
-                out[2, i] += 1
-            if c & _C_CJK:
-                out[3, i] += 1
-            if c & _C_PUNCT:
-                out[4, i] += 1
-            if code == 32:
-                out[6, i] += 1
-            elif code == 124:  # "|"
-                out[7, i] += 1
-            elif code == 44 or code == 0xFF0C:  # "," "，"
-                out[8, i] += 1
-            elif code == 0x3002 or (code == 46 and p + 1 < m and codes[p + 1] == 32):
-                out[9, i] += 1  # "。", ". "
+            is_space = (c & _C_SPACE) != 0
+            is_upper = (c & _C_UPPER) != 0
+            digit += (c & _C_DIGIT) != 0
+            upper += is_upper
+            title += is_upper and not is_space and after_space
+            alpha += (c & _C_ALPHA) != 0
+            cjk += (c & _C_CJK) != 0
+            punct += (c & _C_PUNCT) != 0
+            space += code == 32
+            pipe += code == 124  # "|"
+            comma += (code == 44) | (code == 0xFF0C)  # "," "，"
+            period += (code == 0x3002) | ((code == 46) and p + 1 < m and codes[p + 1] == 32)
+            after_space = is_space
+        out[0, i] = digit
+        out[1, i] = upper
+        out[2, i] = alpha
+        out[3, i] = cjk
+        out[4, i] = punct
+        out[5, i] = title
+        out[6, i] = space
+        out[7, i] = pipe
+        out[8, i] = comma
+        out[9, i] = period
     return out
 
 
@@ -961,25 +967,28 @@ def _word_spans(cls, starts):
     in_run = False  # the previous character continues a run
     for i in range(n):
         hi = starts[i + 1] if i + 1 < n else m
+        words = chars = 0
         for p in range(starts[i], hi):
             c = cls[p]
             token = (c & _C_TOKEN) != 0
-            cjk = (c & _C_CJK) != 0
-            if token:
-                word_chars[i] += 1
-            if cjk:
+            chars += token
+            if c & _C_CJK:
                 start[k] = p
                 end[k] = p + 1
                 k += 1
-                n_words[i] += 1
-            run = token and not cjk
-            if run:
+                words += 1
+                in_run = False
+            elif token:
                 if not in_run:
                     start[k] = p
                     k += 1
-                    n_words[i] += 1
+                    words += 1
                 end[k - 1] = p + 1  # the run's word goes on to here at least
-            in_run = run
+                in_run = True
+            else:
+                in_run = False
+        n_words[i] = words
+        word_chars[i] = chars
     return n_words, word_chars, start[:k].copy(), end[:k].copy()
 
 
