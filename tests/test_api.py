@@ -195,6 +195,35 @@ def test_a_failing_page_costs_only_itself(pages, extractor, monkeypatch):
         limited.predict_lines("<html><body><p>SLOW-PAGE</p></body></html>")
 
 
+def test_garbage_collection_pauses_only_while_a_batch_runs(pages, extractor, monkeypatch):
+    """Off during a batch (also one that fails), back as it was after it: on, or left off
+    when the caller had turned it off."""
+    import gc
+
+    seen = []
+    real_segment = predict.segment
+
+    def recording(source, fmt):
+        seen.append(gc.isenabled())
+        if "FAIL-PAGE" in source:
+            raise RuntimeError("boom")
+        return real_segment(source, fmt)
+
+    monkeypatch.setattr(predict, "segment", recording)
+    batch = [pages["0490"], Page(id="bad", source="<p>FAIL-PAGE</p>"), pages["0014"]]
+    assert gc.isenabled()
+    results = list(extractor.extract_many(batch))
+    assert results[1].error == "RuntimeError: boom" and KNOWN_SENTENCE["0014"] in results[2].text
+    assert seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        list(extractor.extract_many(batch[:1]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_registered_mlflow_model_by_alias(pages, tmp_path, monkeypatch):
     """``models:/linesift-html@champion`` from a local sqlite registry, offline."""
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")

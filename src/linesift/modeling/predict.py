@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import itertools
 import re
 import signal
@@ -367,18 +368,19 @@ class Extractor:
     def _run_batch_safe(self, pages: list[Page]) -> list[Extraction]:
         """``_run_batch``, falling back to page by page if the batch as a whole fails, so one
         bad page costs only itself."""
-        try:
-            return self._run_batch(pages)
-        except Exception:
-            if len(pages) == 1:
-                return [self._failed(pages[0])]
-        out = []
-        for page in pages:
+        with _gc_paused():
             try:
-                out.extend(self._run_batch([page]))
+                return self._run_batch(pages)
             except Exception:
-                out.append(self._failed(page))
-        return out
+                if len(pages) == 1:
+                    return [self._failed(pages[0])]
+            out = []
+            for page in pages:
+                try:
+                    out.extend(self._run_batch([page]))
+                except Exception:
+                    out.append(self._failed(page))
+            return out
 
     @staticmethod
     def _failed(page: Page) -> Extraction:
@@ -462,6 +464,33 @@ class Extractor:
 
 class PageLimitError(ValueError):
     """A page over a size, line or time limit: reported as failed, never truncated."""
+
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0  # batches running (in any thread) with the collector paused
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Automatic garbage collection off while a batch runs (restored after the last batch
+    of any thread ends). A batch allocates ~10^5 container objects (line frames, lists)
+    and frees them at its end; none is in a reference cycle, yet every ~700 allocations
+    the collector traversed the young ones, all alive: ~2 % of a batch's CPU time on 640
+    WCXB pages (paired, same process)."""
+    global _gc_pauses, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pauses == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 @contextlib.contextmanager
