@@ -580,6 +580,7 @@ def test_sax_walk_in_threads(real_pages: list[str]) -> None:
         segment.CONTEXT_BIT["noscript"],
         segment.SOURCE_CODE["noscript"],
         segment.MAX_TOKENS_CHARS,
+        segment._TEXT_KEYS,
     )
     try:
         with ThreadPoolExecutor(4) as pool:

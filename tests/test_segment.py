@@ -8,6 +8,8 @@ from pathlib import Path
 
 import lxml.html
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from linesift import config
 from linesift import segment as segment_module
@@ -316,19 +318,57 @@ def test_next_data_long_strings_become_state_lines() -> None:
     assert lines.source == [SOURCE_CODE["state"]]
 
 
-def test_json_texts_in_document_order_to_forty_levels() -> None:
+JSON_TEXTS = [
+    pytest.param(_json_texts, id="python"),
+    pytest.param(
+        getattr(segment_module._cwalk, "json_texts", None),
+        id="compiled",
+        marks=pytest.mark.skipif(not segment_module.COMPILED_WALK, reason="not built"),
+    ),
+]
+
+
+@pytest.mark.parametrize("json_texts", JSON_TEXTS)
+def test_json_texts_in_document_order_to_forty_levels(json_texts) -> None:
     body = "An article body of more than forty characters, level "
     # nested: the string at level k sits in a dict k levels below the top one
     node: dict = {"articleBody": body + "41", "headline": "too short to count"}
     for level in range(40, -1, -1):
         node = {"articleBody": body + str(level), "child": node, "text": "short"}
-    got = _json_texts(node, any_long_string=False)
+    got = json_texts(node, False)
     assert got == [body + str(level) for level in range(41)]  # level 41 is past the limit
     prose = " ".join(["word"] * 50)
     state = [{"a": prose, "b": [[{"c": prose + " 2"}]], "d": 7}, prose + " in a list", {"e": "x"}]
-    assert _json_texts(state, any_long_string=True) == [prose, prose + " 2"]
-    assert _json_texts(state, any_long_string=False) == []
-    assert _json_texts("a bare string", any_long_string=True) == []
+    assert json_texts(state, True) == [prose, prose + " 2"]
+    assert json_texts(state, False) == []
+    assert json_texts("a bare string", True) == []
+    assert json_texts({"description": "x" * 39, "reviewBody": "y" * 40}, False) == ["y" * 40]
+    # 20 spaces in 200 characters: a long string in page state; 19 are not enough
+    assert json_texts({"k": ("w" * 9 + " ") * 20}, True) == [("w" * 9 + " ") * 20]
+    assert json_texts({"k": ("w" * 9 + " ") * 19 + "w" * 10}, True) == []
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.sampled_from(["", "x" * 40, " a" * 100]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["articleBody", "text", "description", "reviewBody", "name", "b"]),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=30,
+)
+
+
+@pytest.mark.skipif(not segment_module.COMPILED_WALK, reason="the compiled module is not built")
+@settings(max_examples=300, deadline=None)
+@given(_JSON_VALUES, st.booleans())
+def test_compiled_json_texts_equal_the_python_visit(data, any_long_string: bool) -> None:
+    assert segment_module._cwalk.json_texts(data, any_long_string) == _json_texts(
+        data, any_long_string
+    )
 
 
 # ---------------------------------------------------------------- plain text

@@ -763,7 +763,9 @@ def _walk_compiled(
 
 # The compiled walk, when the extension was built (setup.py; it needs Cython and a C compiler
 # at install time) and LINESIFT_PURE_PYTHON is not set.
-CWALK_API_VERSION = 4  # ``init``'s arguments and ``walk``'s result: _cwalk.API_VERSION
+# the JSON-LD keys whose string values are candidate lines (``_json_texts``)
+_TEXT_KEYS = ("articleBody", "text", "description", "reviewBody")
+CWALK_API_VERSION = 5  # ``init``'s arguments and ``walk``'s result: _cwalk.API_VERSION
 
 
 def _bind_compiled_walk(module: Any) -> Any:
@@ -789,6 +791,7 @@ def _bind_compiled_walk(module: Any) -> Any:
             CONTEXT_BIT["noscript"],
             SOURCE_CODE["noscript"],
             MAX_TOKENS_CHARS,
+            _TEXT_KEYS,
         )
     except ValueError as exc:
         warnings.warn(f"linesift: not using the compiled walk: {exc}", stacklevel=2)
@@ -811,9 +814,6 @@ SAX_WALK: bool = (
     and not os.environ.get("LINESIFT_TREE_WALK")
     and _cwalk.bind_libxml2(etree.__file__)
 )
-
-
-_TEXT_KEYS = ("articleBody", "text", "description", "reviewBody")
 
 
 def _structured_scripts(root: etree._Element) -> list[tuple[int, str | None]]:
@@ -842,7 +842,7 @@ def _structured_lines(scripts: list[tuple[int, str | None]], lines: PageLines) -
         except (ValueError, RecursionError):
             continue
         seen: set[str] = set()
-        for text in _json_texts(data, source == SOURCE_CODE["state"]):
+        for text in _json_texts_impl(data, source == SOURCE_CODE["state"]):
             if text in seen:
                 continue
             seen.add(text)
@@ -892,6 +892,10 @@ def _json_texts(data: Any, any_long_string: bool) -> list[str]:
     if isinstance(data, (dict, list)):
         visit(data, 0)
     return out
+
+
+# the compiled visit where the compiled walk is in use (the same strings, ~5x faster)
+_json_texts_impl = _cwalk.json_texts if COMPILED_WALK else _json_texts
 
 
 def _append_plain(lines: PageLines, text: str, source: int, gap: float = float("nan")) -> None:
