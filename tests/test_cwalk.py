@@ -338,6 +338,40 @@ def test_surrogates(monkeypatch: pytest.MonkeyPatch) -> None:
         _walk_both(html)
 
 
+# what the page's </html> tags, whitespace and characters of every width can be
+PAGE_PIECES = [
+    "</html>", "</HTML >", "</hTmL\u00a0\n>", "</html\u2028>", "</html\u3000 >", "</html",
+    "</htm>", "<</html>>", "</html\u200b>", "<p>x</p>", " ", "\n", "\u3000", "\u00a0", "x",
+    "é", "ÿ", "\u0100", "漢", "\uffff", "😀", "\U0010ffff", "\ud800", "\udfff",
+    "\ud83d\ude00", "\ud83d", "<", "/", "<?xml version='1.0'?>",
+]  # fmt: skip
+
+
+@pytest.mark.skipif(not segment.COMPILED_WALK, reason="the compiled module is not built")
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(PAGE_PIECES), max_size=12))
+def test_encode_page_is_utf8_and_the_clean_test(pieces: list[str]) -> None:
+    """One pass gives ``_utf8``'s bytes and whether ``_clean`` cuts the page; and
+    ``_cleaned`` is ``_clean`` and its bytes."""
+    html = "".join(pieces)
+    source, cut = segment._cwalk.encode_page(html)
+    assert source == segment._utf8(html)
+    first = segment._END_HTML_RE.search(html)
+    assert cut == (
+        first is not None and not (html[first.end() :].isspace() or first.end() == len(html))
+    )
+    assert segment._cleaned(html) == (segment._clean(html), segment._utf8(segment._clean(html)))
+
+
+def test_encode_page_on_real_pages(real_pages: list[str]) -> None:
+    cut = 0
+    for html in real_pages:
+        clean = segment._clean(html)
+        assert segment._cleaned(html) == (clean, segment._utf8(clean))
+        cut += clean != html
+    assert cut  # some of these pages have elements after a </html>
+
+
 def test_swallowed_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     lines = _segment_both(EDGE_CASES["unclosed_title"], monkeypatch)
     assert "Swallowed paragraph one." in lines.text

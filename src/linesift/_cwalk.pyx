@@ -32,7 +32,7 @@ from cpython.object cimport PyObject
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from cpython.ref cimport Py_INCREF, Py_XDECREF
 from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memcmp, memcpy, strcmp, strlen
+from libc.string cimport memchr, memcmp, memcpy, strcmp, strlen
 from lxml.includes.tree cimport (
     XML_CDATA_SECTION_NODE,
     XML_COMMENT_NODE,
@@ -1414,3 +1414,118 @@ def json_texts(data, bint any_long_string) -> list:
     if isinstance(data, (dict, list)):
         _json_visit(data, 0, any_long_string, out)
     return out
+
+
+# ---- the page as UTF-8 for libxml2, and ``segment._clean``'s test, in one pass
+
+cdef extern from "Python.h":
+    # a new reference, managed here by hand: _PyBytes_Resize needs the only reference
+    PyObject* _new_bytes "PyBytes_FromStringAndSize" (const char* v, Py_ssize_t n)
+    int _PyBytes_Resize(PyObject** b, Py_ssize_t n)
+    char* _bytes_data "PyBytes_AS_STRING" (PyObject* b)
+    void Py_DECREF(PyObject* o)
+
+
+ctypedef fused _unit:
+    unsigned char
+    unsigned short
+    unsigned int
+
+
+cdef inline bint _end_html_at(const _unit* u, Py_ssize_t i, Py_ssize_t n, Py_ssize_t* end) noexcept:
+    """Whether ``</html\\s*>`` matches at code point ``i`` (its "<"); ``end``: past its ">".
+    Only ASCII letters fold to h, t, m, l in the regex's IGNORECASE; ``\\s`` is
+    ``str.isspace``."""
+    cdef Py_ssize_t j
+    if i + 6 >= n or u[i + 1] != 47:  # "/"
+        return False
+    if (
+        (u[i + 2] | 0x20) != 104 or (u[i + 3] | 0x20) != 116  # h t
+        or (u[i + 4] | 0x20) != 109 or (u[i + 5] | 0x20) != 108  # m l
+    ):
+        return False
+    j = i + 6
+    while j < n and Py_UNICODE_ISSPACE(u[j]):
+        j += 1
+    if j < n and u[j] == 62:  # ">"
+        end[0] = j + 1
+        return True
+    return False
+
+
+cdef Py_ssize_t _encode_units(
+    const _unit* u, Py_ssize_t n, unsigned char* out, Py_ssize_t* end
+) noexcept:
+    """UTF-8 of the code points ``u[:n]`` into ``out`` (its length returned); ``end``: past
+    the first ``</html\\s*>``, -1 if none."""
+    cdef Py_ssize_t i = 0, o = 0
+    cdef ucs4 c, c2
+    while i < n:
+        c = u[i]
+        i += 1
+        if c < 0x80:
+            out[o] = <unsigned char>c
+            o += 1
+            if c == 60 and end[0] < 0:
+                _end_html_at(u, i - 1, n, end)
+            continue
+        if c < 0x800:
+            out[o] = <unsigned char>(0xC0 | (c >> 6))
+            out[o + 1] = <unsigned char>(0x80 | (c & 0x3F))
+            o += 2
+            continue
+        if 0xD800 <= c <= 0xDFFF:
+            c2 = u[i] if i < n else 0
+            if c <= 0xDBFF and 0xDC00 <= c2 <= 0xDFFF:
+                c = 0x10000 + ((c - 0xD800) << 10) + (c2 - 0xDC00)
+                i += 1
+            else:
+                c = 0xFFFD
+        if c < 0x10000:
+            out[o] = <unsigned char>(0xE0 | (c >> 12))
+            out[o + 1] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
+            out[o + 2] = <unsigned char>(0x80 | (c & 0x3F))
+            o += 3
+        else:
+            out[o] = <unsigned char>(0xF0 | (c >> 18))
+            out[o + 1] = <unsigned char>(0x80 | ((c >> 12) & 0x3F))
+            out[o + 2] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
+            out[o + 3] = <unsigned char>(0x80 | (c & 0x3F))
+            o += 4
+    return o
+
+
+def encode_page(str html not None) -> tuple:
+    """``(segment._utf8(html), cut)``: the page's UTF-8 bytes (a surrogate pair becomes its
+    character, a lone surrogate U+FFFD) and whether ``segment._clean`` cuts the page at its
+    ``</html>`` tags (the first match of ``</html\\s*>`` is followed by anything but
+    whitespace). One pass over the code points: encoding, then searching the str with the
+    regex, read the page twice (~0.14 + 0.15 ms a WCXB page)."""
+    cdef int kind = PyUnicode_KIND(html)
+    cdef void* data = PyUnicode_DATA(html)
+    cdef Py_ssize_t n = len(html), o = 0, end = -1, j
+    cdef unsigned char* out
+    cdef PyObject* raw
+    # at most 2 bytes a code point of a 1-byte str, 3 of a 2-byte one (4 for a surrogate
+    # pair of two), 4 of a 4-byte one
+    raw = _new_bytes(NULL, (kind + 1 if kind < 4 else 4) * n + 1)
+    if raw is NULL:
+        raise MemoryError()
+    out = <unsigned char*>_bytes_data(raw)
+    if kind == 1:
+        o = _encode_units(<const unsigned char*>data, n, out, &end)
+    elif kind == 2:
+        o = _encode_units(<const unsigned short*>data, n, out, &end)
+    else:
+        o = _encode_units(<const unsigned int*>data, n, out, &end)
+    if _PyBytes_Resize(&raw, o) < 0:  # on failure it freed the object and set raw to NULL
+        raise MemoryError()
+    result = <object>raw  # a reference of its own
+    Py_DECREF(raw)
+    cut = False
+    if end >= 0:
+        j = end
+        while j < n and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
+            j += 1
+        cut = j < n
+    return result, cut

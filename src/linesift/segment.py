@@ -367,13 +367,28 @@ def _clean(html: str) -> str:
     return html[: first.start()] + _END_HTML_RE.sub("", html[first.end() :])
 
 
+def _cleaned(html: str) -> tuple[str, bytes]:
+    """``_clean(html)`` and its UTF-8 bytes (``_utf8``). With the compiled walk one pass
+    over the page's code points gives the bytes and finds whether ``_clean`` cuts the page
+    at its ``</html>`` tags (``_cwalk.encode_page``); a page it cuts is cleaned and encoded
+    again."""
+    if not COMPILED_WALK:
+        html = _clean(html)
+        return html, _utf8(html)
+    html = _XML_DECL_RE.sub("", html, count=1)
+    source, cut = _cwalk.encode_page(html)
+    if cut:
+        html = _clean(html)
+        source = _utf8(html)
+    return html, source
+
+
 def segment_html(html: str, *, structured: bool = True) -> PageLines:
     """Split an HTML page into lines in reading order (see module docstring)."""
-    html = _clean(html)
+    html, source = _cleaned(html)
     lines = PageLines()
     if not html or html.isspace():
         return lines
-    source = _utf8(html)
     end = _end_key(html)
     if SAX_WALK and _sax_lines(source, end, lines, structured):
         return lines
