@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -517,3 +518,45 @@ def test_char_counts_and_word_spans_equal_numpy(real_texts: list[str]) -> None:
             assert (got.sum(axis=1) > 0).all()  # every count is exercised
         for a, b in zip(_word_spans(cls, starts), _word_spans_by_numpy(cls, starts), strict=True):
             assert a.dtype == b.dtype and np.array_equal(a, b)
+
+
+def _title_word_counts_by_sets(hashes, first_word, n_words, is_title, group, starts):
+    """``_title_word_counts`` with Python sets (the reference)."""
+    n = len(n_words)
+    out = np.zeros((3, n))
+    bounds = [*starts.tolist(), n]
+    for lo, hi in itertools.pairwise(bounds):
+        titles = [i for i in range(lo, hi) if is_title[i]]
+        if not titles or n_words[titles[0]] == 0:
+            continue
+        t = titles[0]
+        in_title = set(hashes[first_word[t] : first_word[t] + n_words[t]].tolist())
+        for i in range(lo, hi):
+            out[2, i] = len(in_title)
+            seen = set(hashes[first_word[i] : first_word[i] + n_words[i]].tolist())
+            out[0, i] = len(seen)
+            out[1, i] = len(seen & in_title)
+    return out
+
+
+@given(
+    st.lists(
+        st.tuples(st.lists(st.integers(0, 40), max_size=30), st.booleans(), st.integers(0, 2)),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_title_word_counts_equal_sets(rows: list[tuple[list[int], bool, int]]) -> None:
+    """Lines as word hashes (few distinct: repeats within a line, shared with the title,
+    probing past taken slots), title flags and page breaks."""
+    from linesift.features import _title_word_counts
+
+    page = np.cumsum([0] + [min(r[2], 1) for r in rows[1:]])
+    hashes = np.array([h * 0x100000001 for r in rows for h in r[0]], dtype=np.uint64)
+    n_words = np.array([len(r[0]) for r in rows], dtype=np.int64)
+    first_word = np.cumsum(n_words) - n_words
+    is_title = np.array([r[1] for r in rows])
+    starts = np.flatnonzero(np.r_[True, page[1:] != page[:-1]])
+    args = (hashes, first_word, n_words, is_title, page, starts)
+    got = np.array(_title_word_counts(*args))
+    assert np.array_equal(got, _title_word_counts_by_sets(*args))
