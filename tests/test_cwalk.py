@@ -343,7 +343,7 @@ PAGE_PIECES = [
     "</html>", "</HTML >", "</hTmL\u00a0\n>", "</html\u2028>", "</html\u3000 >", "</html",
     "</htm>", "<</html>>", "</html\u200b>", "<p>x</p>", " ", "\n", "\u3000", "\u00a0", "x",
     "é", "ÿ", "\u0100", "漢", "\uffff", "😀", "\U0010ffff", "\ud800", "\udfff",
-    "\ud83d\ude00", "\ud83d", "<", "/", "<?xml version='1.0'?>",
+    "\ud83d\ude00", "\ud83d", "<", "/", "<?xml version='1.0'?>", "<?xml?>",
 ]  # fmt: skip
 
 
@@ -354,13 +354,21 @@ def test_encode_page_is_utf8_and_the_clean_test(pieces: list[str]) -> None:
     """One pass gives ``_utf8``'s bytes and whether ``_clean`` cuts the page; and
     ``_cleaned`` is ``_clean`` and its bytes."""
     html = "".join(pieces)
-    source, cut = segment._cwalk.encode_page(html)
+    source, start, end = segment._cwalk.encode_page(html)
     assert source == segment._utf8(html)
     first = segment._END_HTML_RE.search(html)
-    assert cut == (
-        first is not None and not (html[first.end() :].isspace() or first.end() == len(html))
-    )
+    if first is None or html[first.end() :].isspace() or first.end() == len(html):
+        assert start == end == -1
+    else:
+        assert (start, end) == first.span()
     assert segment._cleaned(html) == (segment._clean(html), segment._utf8(segment._clean(html)))
+
+
+def test_cleaned_strips_one_xml_declaration() -> None:
+    """As ``_clean``: a second declaration stays, on a page cut at its </html> or not."""
+    for html in ("<?xml a?><?xml b?><p>x</p></html>y", "<?xml a?><?xml b?><p>x</p>"):
+        expected = html[len("<?xml a?>") :].replace("</html>", "")
+        assert segment._cleaned(html)[0] == segment._clean(html) == expected
 
 
 def test_encode_page_on_real_pages(real_pages: list[str]) -> None:

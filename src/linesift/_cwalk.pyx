@@ -1454,20 +1454,23 @@ cdef inline bint _end_html_at(const _unit* u, Py_ssize_t i, Py_ssize_t n, Py_ssi
 
 
 cdef Py_ssize_t _encode_units(
-    const _unit* u, Py_ssize_t n, unsigned char* out, Py_ssize_t* end
+    const _unit* u, Py_ssize_t n, unsigned char* out, Py_ssize_t* start, Py_ssize_t* end
 ) noexcept:
-    """UTF-8 of the code points ``u[:n]`` into ``out`` (its length returned); ``end``: past
-    the first ``</html\\s*>``, -1 if none."""
-    cdef Py_ssize_t i = 0, o = 0
+    """UTF-8 of the code points ``u[:n]`` into ``out`` (its length returned); ``start``,
+    ``end``: the first ``</html\\s*>``'s code points (-1 if none)."""
+    cdef Py_ssize_t i = 0, o = 0, first = -1, past = -1, at_end
     cdef ucs4 c, c2
+    # (the match in locals: ``out`` may alias anything, so the pointers' targets would be
+    # read from memory after every byte written)
     while i < n:
         c = u[i]
         i += 1
         if c < 0x80:
             out[o] = <unsigned char>c
             o += 1
-            if c == 60 and end[0] < 0:
-                _end_html_at(u, i - 1, n, end)
+            if c == 60 and past < 0 and _end_html_at(u, i - 1, n, &at_end):
+                first = i - 1
+                past = at_end
             continue
         if c < 0x800:
             out[o] = <unsigned char>(0xC0 | (c >> 6))
@@ -1492,18 +1495,20 @@ cdef Py_ssize_t _encode_units(
             out[o + 2] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
             out[o + 3] = <unsigned char>(0x80 | (c & 0x3F))
             o += 4
+    start[0] = first
+    end[0] = past
     return o
 
 
 def encode_page(str html not None) -> tuple:
-    """``(segment._utf8(html), cut)``: the page's UTF-8 bytes (a surrogate pair becomes its
-    character, a lone surrogate U+FFFD) and whether ``segment._clean`` cuts the page at its
-    ``</html>`` tags (the first match of ``</html\\s*>`` is followed by anything but
-    whitespace). One pass over the code points: encoding, then searching the str with the
-    regex, read the page twice (~0.14 + 0.15 ms a WCXB page)."""
+    """``(segment._utf8(html), start, end)``: the page's UTF-8 bytes (a surrogate pair
+    becomes its character, a lone surrogate U+FFFD) and where ``segment._clean`` cuts the
+    page: the first match of ``</html\\s*>``, when anything but whitespace follows it
+    (``start`` = ``end`` = -1 otherwise). One pass over the code points: encoding, then
+    searching the str with the regex, read the page twice (~0.14 + 0.15 ms a WCXB page)."""
     cdef int kind = PyUnicode_KIND(html)
     cdef void* data = PyUnicode_DATA(html)
-    cdef Py_ssize_t n = len(html), o = 0, end = -1, j
+    cdef Py_ssize_t n = len(html), o = 0, start = -1, end = -1, j
     cdef unsigned char* out
     cdef PyObject* raw
     # at most 2 bytes a code point of a 1-byte str, 3 of a 2-byte one (4 for a surrogate
@@ -1513,19 +1518,19 @@ def encode_page(str html not None) -> tuple:
         raise MemoryError()
     out = <unsigned char*>_bytes_data(raw)
     if kind == 1:
-        o = _encode_units(<const unsigned char*>data, n, out, &end)
+        o = _encode_units(<const unsigned char*>data, n, out, &start, &end)
     elif kind == 2:
-        o = _encode_units(<const unsigned short*>data, n, out, &end)
+        o = _encode_units(<const unsigned short*>data, n, out, &start, &end)
     else:
-        o = _encode_units(<const unsigned int*>data, n, out, &end)
+        o = _encode_units(<const unsigned int*>data, n, out, &start, &end)
     if _PyBytes_Resize(&raw, o) < 0:  # on failure it freed the object and set raw to NULL
         raise MemoryError()
     result = <object>raw  # a reference of its own
     Py_DECREF(raw)
-    cut = False
     if end >= 0:
         j = end
         while j < n and Py_UNICODE_ISSPACE(PyUnicode_READ(kind, data, j)):
             j += 1
-        cut = j < n
-    return result, cut
+        if j == n:  # whitespace only after it: no cut
+            start = end = -1
+    return result, start, end

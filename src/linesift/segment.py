@@ -369,16 +369,16 @@ def _clean(html: str) -> str:
 
 def _cleaned(html: str) -> tuple[str, bytes]:
     """``_clean(html)`` and its UTF-8 bytes (``_utf8``). With the compiled walk one pass
-    over the page's code points gives the bytes and finds whether ``_clean`` cuts the page
-    at its ``</html>`` tags (``_cwalk.encode_page``); a page it cuts is cleaned and encoded
+    over the page's code points gives the bytes and where ``_clean`` cuts the page at its
+    ``</html>`` tags (``_cwalk.encode_page``); a page it cuts is cut there and encoded
     again."""
     if not COMPILED_WALK:
         html = _clean(html)
         return html, _utf8(html)
     html = _XML_DECL_RE.sub("", html, count=1)
-    source, cut = _cwalk.encode_page(html)
-    if cut:
-        html = _clean(html)
+    source, start, end = _cwalk.encode_page(html)
+    if start >= 0:  # as _clean: the first </html> stays out, and every later one
+        html = html[:start] + _END_HTML_RE.sub("", html[end:])
         source = _utf8(html)
     return html, source
 
