@@ -376,6 +376,8 @@ def _timed_calls(
 
         ex = Extractor()
         ex.model("html")  # loads the model now; a model this linesift cannot use fails here
+        if hasattr(ex, "warm_up"):  # compiles every stage's code (structured data too)
+            ex.warm_up(("html",))
         warm = next(iter(ex.extract_many(pages[:1])))
         if warm.error and "Model" in warm.error:
             raise RuntimeError(warm.error)

@@ -252,9 +252,12 @@ def _load_mlflow_model(uri: str) -> LineModel:
 # what ``Extractor.warm_up`` extracts: a page with boilerplate and a paragraph, per format
 _WARM_UP_PAGES = {
     "html": (
-        "<html><head><title>warm-up</title></head><body><nav><a href='/'>Home</a></nav>"
-        "<article><h1>Warm-up</h1><p>This page loads the model and imports every module "
-        "before the extraction workers are forked.</p></article></body></html>"
+        "<html><head><title>warm-up</title><script type='application/ld+json'>"
+        '{"@type": "Article", "articleBody": "This page loads the model and compiles the '
+        'code of every stage, structured data included."}</script></head><body><nav>'
+        "<a href='/'>Home</a></nav><article><h1>Warm-up</h1><p>This page loads the model "
+        "and compiles the code of every stage before the extraction workers are forked."
+        "</p></article></body></html>"
     ),
     "text": (
         "Home | News | Contact\nWarm-up\nThis page loads the model and imports every "
