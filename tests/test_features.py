@@ -560,3 +560,27 @@ def test_title_word_counts_equal_sets(rows: list[tuple[list[int], bool, int]]) -
     args = (hashes, first_word, n_words, is_title, page, starts)
     got = np.array(_title_word_counts(*args))
     assert np.array_equal(got, _title_word_counts_by_sets(*args))
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3), st.sampled_from([0.0, 1.0, 2.5, -1.0, 7.0, math.nan])),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_rank_and_median_per_page_equal_pandas(rows: list[tuple[int, float]]) -> None:
+    """Per-page ranks (ties averaged) and medians (NaN skipped) of pages of contiguous
+    rows, as pandas' groupby gives them."""
+    from linesift.features import _median, _page_starts, _rank_pct
+
+    page = np.cumsum([0] + [min(r[0], 1) for r in rows[1:]])
+    values = np.array([r[1] for r in rows])
+    index, _, group = _page_starts(page)
+    starts = np.flatnonzero(index == 0)
+    frame = pd.DataFrame({"page": page, "v": values})
+    expected = frame.groupby("page")["v"].transform("median").to_numpy()
+    assert np.array_equal(_median(values, starts, group), expected, equal_nan=True)
+    filled = np.nan_to_num(values, nan=3.0)  # ranks are taken of values without NaN
+    expected = pd.Series(filled).groupby(page).rank(pct=True).to_numpy()
+    assert np.array_equal(_rank_pct(filled, starts, group), expected)

@@ -690,12 +690,27 @@ def _first_argmax(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> 
     return np.minimum.reduceat(np.where(values == top, rows, len(values)), starts)[group]
 
 
+@numba.njit(cache=True, nogil=True)
+def _page_orders(values, starts):
+    """The rows in order of page, then of ``values`` within the page (NaN last): what
+    ``np.lexsort((values, group))`` gives for pages of contiguous rows starting at
+    ``starts``, each page sorted on its own (half the time of the lexsort of the batch)."""
+    n = len(values)
+    order = np.empty(n, dtype=np.int64)
+    m = len(starts)
+    for p in range(m):
+        lo = starts[p]
+        hi = starts[p + 1] if p + 1 < m else n
+        order[lo:hi] = lo + np.argsort(values[lo:hi], kind="mergesort")
+    return order
+
+
 def _rank_pct(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Per row: the rank of ``values`` (no NaN) within its page over the page's size, ties
     averaged: pandas' ``groupby(group).rank(pct=True)``, bit for bit (an average rank is a
     half-integer, exact in a float)."""
     n = len(values)
-    order = np.lexsort((values, group))
+    order = _page_orders(np.asarray(values, dtype=np.float64), np.asarray(starts, np.int64))
     v, g = values[order], group[order]
     ties = _first(True, (v[1:] != v[:-1]) | (g[1:] != g[:-1]))
     tie_start = np.flatnonzero(ties)
@@ -712,7 +727,7 @@ def _median(values: np.ndarray, starts: np.ndarray, group: np.ndarray) -> np.nda
     """Per row: the median of its page's ``values`` skipping NaN (NaN if all are), as
     pandas' ``groupby(group).transform("median")``."""
     n = len(values)
-    order = np.lexsort((values, group))  # NaN last within a page
+    order = _page_orders(np.asarray(values, dtype=np.float64), np.asarray(starts, np.int64))
     v = values[order]
     valid = np.bincount(group, weights=~np.isnan(values), minlength=len(starts)).astype(np.int64)
     lo = starts + np.maximum(valid - 1, 0) // 2
