@@ -7,7 +7,9 @@ per copy) and runs `linesift extract DIR -o OUT --workers W` on it for each ``W`
 separate process. While it runs, the memory of the whole process tree (the CLI and its
 workers) is sampled every 0.1 s. Prints, per run: pages, failed, wall seconds, pages/s,
 the speed-up of each worker count over the first one, and the peaks of the tree's summed
-PSS, its summed RSS and the RSS of its largest process (see ``_tree_memory``).
+PSS, its summed RSS and the RSS of its largest process (see ``_tree_memory``); then what
+the host gives that many CPU-bound processes (``host_scaling``), the ceiling to read the
+speed-up against.
 """
 
 from __future__ import annotations
@@ -75,6 +77,30 @@ def _run(pages_dir: Path, out_dir: Path, workers: int) -> dict:
     }
 
 
+def _spin(n: int) -> None:
+    total = 0
+    for i in range(n):
+        total += i * i
+
+
+def host_scaling(processes: int, n: int = 30_000_000) -> float:
+    """How much ``processes`` copies of a CPU-bound Python loop get done per second,
+    relative to one copy: what this host gives a second process at best (vCPUs may share
+    physical cores; the workers' speed-up is read against it)."""
+    import multiprocessing
+
+    def rate(k: int) -> float:
+        started = time.perf_counter()
+        procs = [multiprocessing.Process(target=_spin, args=(n,)) for _ in range(k)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        return k / (time.perf_counter() - started)
+
+    return rate(processes) / rate(1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=7, help="copies of the WCXB pages")
@@ -107,6 +133,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     for r in results:
         print(f"workers {r['workers']}: {r['summary']}")
+    top = max(args.workers)
+    if top > 1:
+        print(f"host: a CPU-bound loop in {top} processes does {host_scaling(top):.2f}x one")
     return 0
 
 
