@@ -353,7 +353,7 @@ def _parse_utf8(source: bytes) -> tuple[etree._Element | None, bool]:
 
 def _clean(html: str) -> str:
     """What lxml must not see: an XML declaration (lxml refuses a str with an encoding
-    declaration) and ``</html>`` tags (see ``_END_HTML_RE``). Idempotent.
+    declaration; the first one only) and ``</html>`` tags (see ``_END_HTML_RE``).
 
     A page's one ``</html>`` at its very end (followed by whitespace only, as on most
     pages) stays: libxml2 stops there with nothing left to lose, and removing it would copy
@@ -362,9 +362,14 @@ def _clean(html: str) -> str:
     first = _END_HTML_RE.search(html)
     if first is None or html[first.end() :].isspace() or first.end() == len(html):
         return html
-    # what ``_END_HTML_RE.sub("", html)`` gives, without scanning the page before the first
-    # match again (a fifth of WCXB pages have text after their first </html>)
-    return html[: first.start()] + _END_HTML_RE.sub("", html[first.end() :])
+    return _cut_end_html(html, first.start(), first.end())
+
+
+def _cut_end_html(html: str, start: int, end: int) -> str:
+    """``html`` without its ``</html>`` tags, the first of them at ``start:end``: what
+    ``_END_HTML_RE.sub("", html)`` gives, without scanning the page before the first match
+    again (a fifth of WCXB pages have text after their first </html>)."""
+    return html[:start] + _END_HTML_RE.sub("", html[end:])
 
 
 def _cleaned(html: str) -> tuple[str, bytes]:
@@ -377,8 +382,8 @@ def _cleaned(html: str) -> tuple[str, bytes]:
         return html, _utf8(html)
     html = _XML_DECL_RE.sub("", html, count=1)
     source, start, end = _cwalk.encode_page(html)
-    if start >= 0:  # as _clean: the first </html> stays out, and every later one
-        html = html[:start] + _END_HTML_RE.sub("", html[end:])
+    if start >= 0:
+        html = _cut_end_html(html, start, end)
         source = _utf8(html)
     return html, source
 
