@@ -1186,30 +1186,32 @@ cdef int _sax_block(_SaxWalk st, tuple info, const char* name, const char** atts
     cdef tuple frame = st.frame, made, cached
     cdef Py_ssize_t i = 0, depth = len(st.stack)
     cdef int k
-    cdef unsigned int seen = 0
     cdef unsigned long long h = 14695981039346656037ULL  # FNV-1a
     cdef long parent_id = st.frame_ids[depth]
     cdef _FrameEntry* entry
     cdef _LineBuf* key = &st.frame_key
-    cdef const char* value
+    cdef const char* values[6]  # _FRAME_ATTRS' values as libxml2 gave them, NULL: absent
     cdef char index_byte
     if st.lb.size:
         _flush(&st.lb, st.link, frame, st.out_text, st.out_link, st.out_frame)
         st.link = 0
-    # the key: each frame attribute present (the first of a name) as a byte (its index
-    # + 1), its value and a NUL (values hold no NUL)
-    key.size = 0
+    for k in range(6):
+        values[k] = NULL
     while atts is not NULL and atts[i] is not NULL:
         k = _frame_attr(atts[i])
-        if k >= 0 and not (seen >> k) & 1:
-            seen |= 1u << k
-            value = atts[i + 1]
-            if value is NULL:
-                value = b""
+        if k >= 0 and values[k] is NULL:  # the first of a name
+            values[k] = atts[i + 1]
+            if values[k] is NULL:  # an attribute without a value: ""
+                values[k] = b""
+        i += 2
+    # the key: each frame attribute present, in _FRAME_ATTRS' order, as a byte (its index
+    # + 1), its value and a NUL (values hold no NUL)
+    key.size = 0
+    for k in range(6):
+        if values[k] is not NULL:
             index_byte = <char>(k + 1)
             _append_bytes(key, &index_byte, 1)
-            _append_bytes(key, value, strlen(value) + 1)
-        i += 2
+            _append_bytes(key, values[k], strlen(values[k]) + 1)
     for k in range(key.size):
         h = (h ^ <unsigned char>key.data[k]) * 1099511628211ULL
     h = (h ^ <unsigned long long>parent_id) * 1099511628211ULL
@@ -1230,12 +1232,9 @@ cdef int _sax_block(_SaxWalk st, tuple info, const char* name, const char** atts
         st.frame = made
         return 0
     attrs = [None, None, None, None, None, None]  # _FRAME_ATTRS' values
-    i = 0
-    while atts is not NULL and atts[i] is not NULL:
-        k = _frame_attr(atts[i])
-        if k >= 0 and attrs[k] is None:
-            attrs[k] = _sax_value(<const unsigned char*>atts[i + 1])
-        i += 2
+    for k in range(6):
+        if values[k] is not NULL:
+            attrs[k] = _sax_value(<const unsigned char*>values[k])
     made = _block_frame(frame, info, st.element_index, st.source, i > 0, attrs)
     st.last_frame_id += 1
     st.frame_ids[depth + 1] = st.last_frame_id
