@@ -385,6 +385,27 @@ def test_swallowed_lines(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Swallowed paragraph one." in lines.text
 
 
+@pytest.mark.parametrize("tail", ["\xa0", "\u3000", "\x85 \u2003\n", " more\u2029"])
+def test_swallowed_raw_text_ending_in_unicode_space(
+    tail: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An unclosed raw-text element whose text ends in a whitespace character of 2 or 3 UTF-8
+    bytes still ends like the page: the event walk gives it up to the tree (found by
+    test_tag_soup: it read only 1-byte spaces from the end, and lost the swallowed line)."""
+    html = "<p>intro</p><textarea></head>]]>" + tail
+    lines = _segment_both(html, monkeypatch)
+    assert lines.text[-1] == ("]]> more" if "more" in tail else "]]>")
+    if segment.SAX_WALK:
+        assert _sax_result(html) is None
+
+
+def test_skipped_element_holding_body_keeps_its_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """libxml2 nests the page in an <svg> of the head; the walk enters it (it holds <body>)
+    and keeps its own text, as the Python walk does (found by test_tag_soup)."""
+    lines = _segment_both("<head><svg>]]><body><p>para</p>", monkeypatch)
+    assert lines.text == ["]]>", "para"]
+
+
 def test_fallback_to_python_walk() -> None:
     """Trees libxml2's HTML parser never builds go to the Python walk, with the same lines."""
     xhtml = etree.fromstring(

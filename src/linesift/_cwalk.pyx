@@ -328,6 +328,20 @@ cdef inline int _space_len(const unsigned char* s, Py_ssize_t i, Py_ssize_t n) n
     return 0
 
 
+cdef inline Py_ssize_t _without_trailing_space(const unsigned char* s, Py_ssize_t n) noexcept nogil:
+    """``n`` less the bytes of the whitespace characters (``_space_len``) that end ``s[:n]``
+    (UTF-8: a character of 2 or 3 bytes, such as U+00A0, is read from its first byte)."""
+    cdef Py_ssize_t k
+    while n:
+        k = n - 1
+        while k > 0 and n - k < 3 and (s[k] & 0xC0) == 0x80:  # a continuation byte
+            k -= 1
+        if _space_len(s, k, n) != n - k:
+            break
+        n = k
+    return n
+
+
 cdef inline Py_ssize_t _char_len(unsigned char b) noexcept nogil:
     """Bytes of the UTF-8 character led by ``b`` (1 for a stray continuation byte: the
     decode rejects it later, as the Python walk's would)."""
@@ -745,7 +759,9 @@ cdef tuple _walk_nodes(
                     link = 0
             elif kind == K_LINK:
                 link_depth += 1
-            # the element's text (or what an unclosed raw-text element holds of its own)
+        if not skip:
+            # the element's text (or what an unclosed raw-text element holds of its own); a
+            # skipped element that holds <body> is walked, its own text too
             if own is not None:
                 if own:
                     own_ptr = PyUnicode_AsUTF8AndSize(own, &own_size)
@@ -1304,8 +1320,7 @@ cdef int _end_capture(_SaxWalk st) except -1:
         text = _decode(st.capture.data, n) if n else None  # no text node: el.text is None
         st.scripts.append((st.capture_script, text))
     if st.capture_raw and st.page_end:
-        while n and _space_len(s, n - 1, st.capture.size):
-            n -= 1
+        n = _without_trailing_space(s, n)
         if n and s[n - 1] == st.page_end_last:
             if text is None:
                 text = _decode(st.capture.data, st.capture.size)
