@@ -344,16 +344,35 @@ PAGE_PIECES = [
     "</htm>", "<</html>>", "</html\u200b>", "<p>x</p>", " ", "\n", "\u3000", "\u00a0", "x",
     "é", "ÿ", "\u0100", "漢", "\uffff", "😀", "\U0010ffff", "\ud800", "\udfff",
     "\ud83d\ude00", "\ud83d", "<", "/", "<?xml version='1.0'?>", "<?xml?>",
+    "<div class='ascii'>seventeen+ chars</div>", "0123456789abcdef",
 ]  # fmt: skip
 
 
 @pytest.mark.skipif(not segment.COMPILED_WALK, reason="the compiled module is not built")
 @settings(max_examples=500, deadline=None)
-@given(st.lists(st.sampled_from(PAGE_PIECES), max_size=12))
+@given(st.lists(st.sampled_from(PAGE_PIECES), max_size=16))
 def test_encode_page_is_utf8_and_the_clean_test(pieces: list[str]) -> None:
     """One pass gives ``_utf8``'s bytes and whether ``_clean`` cuts the page; and
     ``_cleaned`` is ``_clean`` and its bytes."""
-    html = "".join(pieces)
+    _check_encode_page("".join(pieces))
+
+
+@pytest.mark.skipif(not segment.COMPILED_WALK, reason="the compiled module is not built")
+@pytest.mark.parametrize("wide", ["", "\u00e9", "\u6f22", "\U0001f600", "\ud83d", "\u00a0"])
+def test_encode_page_around_its_blocks(wide: str) -> None:
+    """encode_page copies runs of 16 ASCII code points at once: a </html> (or a "<" that is
+    not one) and a wider character at every offset across a few blocks, in str of every
+    width."""
+    for k in range(40):
+        for tail in ("</html><p>after</p>", "</HTML \n><b>x", "</html>  ", "<</html>x", "<p>"):
+            for wide_at in {0, 15, 16, 17, 31, 32, k}:
+                head = "a<" * (k // 2) + "a" * (k % 2)
+                if wide:
+                    head = head[:wide_at] + wide + head[wide_at:]
+                _check_encode_page(head + tail + "b" * (k % 17) + wide + "c" * 20)
+
+
+def _check_encode_page(html: str) -> None:
     source, start, end = segment._cwalk.encode_page(html)
     assert source == segment._utf8(html)
     first = segment._END_HTML_RE.search(html)

@@ -1440,9 +1440,77 @@ cdef extern from "Python.h":
     void Py_DECREF(PyObject* o)
 
 
+cdef extern from *:
+    """
+    /* 16 code points at a time for encode_page: if u[0:16] are all ASCII, writes them to
+       out as 16 bytes and returns the bit mask of the "<" among them (bit k: u[k]); else
+       returns -1 and writes nothing. SSE2 where the compiler has it (every x86-64), plain
+       loops elsewhere. */
+    #include <stdint.h>
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    static inline int linesift_block16_1(const uint8_t* u, unsigned char* out) {
+        __m128i v = _mm_loadu_si128((const __m128i*)u);
+        if (_mm_movemask_epi8(v)) return -1;
+        _mm_storeu_si128((__m128i*)out, v);
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+    }
+    static inline int linesift_block16_2(const uint16_t* u, unsigned char* out) {
+        __m128i a = _mm_loadu_si128((const __m128i*)u);
+        __m128i b = _mm_loadu_si128((const __m128i*)(u + 8));
+        __m128i high = _mm_and_si128(_mm_or_si128(a, b), _mm_set1_epi16((short)0xFF80));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, _mm_setzero_si128())) != 0xFFFF) return -1;
+        __m128i v = _mm_packus_epi16(a, b);
+        _mm_storeu_si128((__m128i*)out, v);
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+    }
+    static inline int linesift_block16_4(const uint32_t* u, unsigned char* out) {
+        __m128i a = _mm_loadu_si128((const __m128i*)u);
+        __m128i b = _mm_loadu_si128((const __m128i*)(u + 4));
+        __m128i c = _mm_loadu_si128((const __m128i*)(u + 8));
+        __m128i d = _mm_loadu_si128((const __m128i*)(u + 12));
+        __m128i all = _mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d));
+        __m128i high = _mm_and_si128(all, _mm_set1_epi32((int)0xFFFFFF80));
+        if (_mm_movemask_epi8(_mm_cmpeq_epi32(high, _mm_setzero_si128())) != 0xFFFF) return -1;
+        __m128i v = _mm_packus_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+        _mm_storeu_si128((__m128i*)out, v);
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')));
+    }
+    #else
+    #define LINESIFT_BLOCK16(NAME, T) \
+    static inline int NAME(const T* u, unsigned char* out) { \
+        uint32_t all = 0; int k, lt = 0; \
+        for (k = 0; k < 16; k++) all |= u[k]; \
+        if (all >= 0x80) return -1; \
+        for (k = 0; k < 16; k++) { out[k] = (unsigned char)u[k]; lt |= (u[k] == '<') << k; } \
+        return lt; \
+    }
+    LINESIFT_BLOCK16(linesift_block16_1, uint8_t)
+    LINESIFT_BLOCK16(linesift_block16_2, uint16_t)
+    LINESIFT_BLOCK16(linesift_block16_4, uint32_t)
+    #endif
+    static inline int linesift_lowest_bit(unsigned int m) {  /* m != 0 */
+    #if defined(__GNUC__)
+        return __builtin_ctz(m);
+    #else
+        int k = 0;
+        while (!(m & 1u)) { m >>= 1; k++; }
+        return k;
+    #endif
+    }
+    """
+    int _block16_1 "linesift_block16_1" (const unsigned char* u, unsigned char* out) noexcept nogil
+    int _block16_2 "linesift_block16_2" (const unsigned short* u, unsigned char* out) noexcept nogil
+    int _block16_4 "linesift_block16_4" (const unsigned int* u, unsigned char* out) noexcept nogil
+    int _lowest_bit "linesift_lowest_bit" (unsigned int m) noexcept nogil
+
+
+ctypedef unsigned char uchar
+ctypedef unsigned short ushort
+
 ctypedef fused _unit:
-    unsigned char
-    unsigned short
+    uchar
+    ushort
     unsigned int
 
 
@@ -1467,48 +1535,77 @@ cdef inline bint _end_html_at(const _unit* u, Py_ssize_t i, Py_ssize_t n, Py_ssi
     return False
 
 
+cdef inline int _ascii_block(const _unit* u, unsigned char* out) noexcept:
+    if _unit is uchar:
+        return _block16_1(u, out)
+    elif _unit is ushort:
+        return _block16_2(u, out)
+    else:
+        return _block16_4(u, out)
+
+
 cdef Py_ssize_t _encode_units(
     const _unit* u, Py_ssize_t n, unsigned char* out, Py_ssize_t* start, Py_ssize_t* end
 ) noexcept:
     """UTF-8 of the code points ``u[:n]`` into ``out`` (its length returned); ``start``,
-    ``end``: the first ``</html\\s*>``'s code points (-1 if none)."""
-    cdef Py_ssize_t i = 0, o = 0, first = -1, past = -1, at_end
+    ``end``: the first ``</html\\s*>``'s code points (-1 if none).
+
+    Runs of 16 ASCII code points (most of a page, whatever its str width) are copied 16 at
+    a time (``_ascii_block``), the "<" among them tested for ``</html``; a block with any
+    other code point is encoded one code point at a time."""
+    cdef Py_ssize_t i = 0, o = 0, first = -1, past = -1, at_end, stop
     cdef ucs4 c, c2
+    cdef int lt
     # (the match in locals: ``out`` may alias anything, so the pointers' targets would be
     # read from memory after every byte written)
     while i < n:
-        c = u[i]
-        i += 1
-        if c < 0x80:
-            out[o] = <unsigned char>c
-            o += 1
-            if c == 60 and past < 0 and _end_html_at(u, i - 1, n, &at_end):
-                first = i - 1
-                past = at_end
-            continue
-        if c < 0x800:
-            out[o] = <unsigned char>(0xC0 | (c >> 6))
-            out[o + 1] = <unsigned char>(0x80 | (c & 0x3F))
-            o += 2
-            continue
-        if 0xD800 <= c <= 0xDFFF:
-            c2 = u[i] if i < n else 0
-            if c <= 0xDBFF and 0xDC00 <= c2 <= 0xDFFF:
-                c = 0x10000 + ((c - 0xD800) << 10) + (c2 - 0xDC00)
-                i += 1
-            else:
-                c = 0xFFFD
-        if c < 0x10000:
-            out[o] = <unsigned char>(0xE0 | (c >> 12))
-            out[o + 1] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
-            out[o + 2] = <unsigned char>(0x80 | (c & 0x3F))
-            o += 3
+        if n - i >= 16:
+            lt = _ascii_block(u + i, out + o)
+            if lt >= 0:
+                while lt and past < 0:
+                    if _end_html_at(u, i + _lowest_bit(lt), n, &at_end):
+                        first = i + _lowest_bit(lt)
+                        past = at_end
+                    lt &= lt - 1
+                i += 16
+                o += 16
+                continue
+            stop = i + 16
         else:
-            out[o] = <unsigned char>(0xF0 | (c >> 18))
-            out[o + 1] = <unsigned char>(0x80 | ((c >> 12) & 0x3F))
-            out[o + 2] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
-            out[o + 3] = <unsigned char>(0x80 | (c & 0x3F))
-            o += 4
+            stop = n
+        while i < stop:  # (a surrogate pair may take i one past stop)
+            c = u[i]
+            i += 1
+            if c < 0x80:
+                out[o] = <unsigned char>c
+                o += 1
+                if c == 60 and past < 0 and _end_html_at(u, i - 1, n, &at_end):
+                    first = i - 1
+                    past = at_end
+                continue
+            if c < 0x800:
+                out[o] = <unsigned char>(0xC0 | (c >> 6))
+                out[o + 1] = <unsigned char>(0x80 | (c & 0x3F))
+                o += 2
+                continue
+            if 0xD800 <= c <= 0xDFFF:
+                c2 = u[i] if i < n else 0
+                if c <= 0xDBFF and 0xDC00 <= c2 <= 0xDFFF:
+                    c = 0x10000 + ((c - 0xD800) << 10) + (c2 - 0xDC00)
+                    i += 1
+                else:
+                    c = 0xFFFD
+            if c < 0x10000:
+                out[o] = <unsigned char>(0xE0 | (c >> 12))
+                out[o + 1] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
+                out[o + 2] = <unsigned char>(0x80 | (c & 0x3F))
+                o += 3
+            else:
+                out[o] = <unsigned char>(0xF0 | (c >> 18))
+                out[o + 1] = <unsigned char>(0x80 | ((c >> 12) & 0x3F))
+                out[o + 2] = <unsigned char>(0x80 | ((c >> 6) & 0x3F))
+                out[o + 3] = <unsigned char>(0x80 | (c & 0x3F))
+                o += 4
     start[0] = first
     end[0] = past
     return o
