@@ -147,6 +147,28 @@ def test_truncated_gzip_keeps_what_decompresses(tmp_path: Path, caplog) -> None:
         read_page_file(tmp_path / "h.html.gz")
 
 
+def test_corrupt_gzip_keeps_what_decompresses(tmp_path: Path, caplog) -> None:
+    """Damage in the middle of the deflate stream (the fast inflater raises its own error
+    type, not zlib's): the pages before it are kept, with a warning."""
+    page = "<html><body>" + "".join(f"<p>Paragraph {i}.</p>" for i in range(5000)) + "</body>"
+    data = bytearray(gzip.compress(page.encode()))
+    for i in range(len(data) // 2, len(data) // 2 + 40):
+        data[i] ^= 0x5A
+    (tmp_path / "c.html.gz").write_bytes(bytes(data))
+    text = read_page_file(tmp_path / "c.html.gz")
+    assert "<p>Paragraph 0.</p>" in text and len(text) < len(page)
+    assert "using the" in caplog.text
+
+
+def test_fast_gzip_reads_the_shipped_pages_as_gzip_does() -> None:
+    from linesift import config
+    from linesift.dataset import fast_gzip
+
+    for path in sorted((config.WCXB_DIR / "html").glob("*.html.gz"))[:50]:
+        data = path.read_bytes()
+        assert fast_gzip.decompress(data) == gzip.decompress(data), path.name
+
+
 @pytest.mark.parametrize(
     ("data", "kind"),
     [

@@ -178,12 +178,12 @@ def _jsonl_record_task(raw: str, number: int, where: str) -> Task:
 
 
 def _stdin_tasks() -> Iterator[Task]:
-    from .dataset import decode_bytes
+    from .dataset import decode_bytes, fast_gzip
 
     data = sys.stdin.buffer.read()
     if data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
+            data = fast_gzip.decompress(data)
         except Exception as exc:  # truncated or corrupt gzip
             yield Task("stdin", "<stdin>", "stdin", format=f"error:cannot read: {exc!r}")
             return
@@ -218,7 +218,7 @@ def _init_worker(extractor_args: dict, max_bytes: int | None) -> None:
 def _read_limited(path: str, max_bytes: int | None) -> str:
     """A page file (gzipped or not) decoded to text; over ``max_bytes`` (decompressed) it is
     refused, reading at most one byte more than the limit."""
-    from .dataset import decode_bytes
+    from .dataset import decode_bytes, fast_gzip
     from .modeling.predict import PageLimitError
 
     size = -1 if max_bytes is None else max_bytes + 1
@@ -226,7 +226,7 @@ def _read_limited(path: str, max_bytes: int | None) -> str:
         gzipped = fh.read(2) == b"\x1f\x8b"
         fh.seek(0)
         if gzipped:
-            with gzip.GzipFile(fileobj=fh) as gz:
+            with fast_gzip.GzipFile(fileobj=fh) as gz:
                 data = gz.read(size)
         else:
             data = fh.read(size)

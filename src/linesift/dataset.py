@@ -23,6 +23,15 @@ from urllib.parse import urlsplit
 
 from . import config
 
+try:  # Intel ISA-L's inflate (python-isal): gzip's bytes and errors, ~2.4x faster on WCXB pages
+    from isal import igzip as fast_gzip
+    from isal.isal_zlib import error as _fast_gzip_error
+except ImportError:  # no wheel for this platform: the standard library's
+    fast_gzip = gzip  # type: ignore[misc]
+    _fast_gzip_error = zlib.error
+# what reading a truncated or corrupt gzip stream raises, with either module
+GZIP_ERRORS: tuple[type[BaseException], ...] = (EOFError, OSError, zlib.error, _fast_gzip_error)
+
 log = logging.getLogger(__name__)
 
 
@@ -177,8 +186,8 @@ def read_page_file(path: str | Path) -> str:
 
 def _gunzip(data: bytes, path: Path) -> bytes:
     try:
-        return gzip.decompress(data)
-    except (EOFError, OSError, zlib.error) as exc:  # truncated, corrupt, trailing garbage
+        return fast_gzip.decompress(data)
+    except GZIP_ERRORS as exc:  # truncated, corrupt, trailing garbage
         out = bytearray()
         stream = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
