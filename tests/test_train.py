@@ -219,3 +219,21 @@ def test_text_model_fits_some_renderings_but_scores_all(feature_tables, prepared
     assert len(oof) == len(train_lines)
     per_page = oof.groupby("page_id").view.nunique()
     assert (per_page == len(TEXT_VIEWS)).all()
+
+
+def test_fit_page_share_fits_fewer_pages_but_scores_all(feature_tables, prepared, params):
+    """train.fit_page_share (learning curves): about that share of the training pages is
+    fitted, every page is still predicted out of fold."""
+    pages, _ = prepared
+    half = copy.deepcopy(params)
+    half["train"]["hgb"]["max_iter"] = 10
+    half["train"]["min_oracle_f1"] = 0.0
+    half["train"]["fit_page_share"] = 0.5
+    table = feature_tables["html"]
+    result = fit_line_model("html", table, pages, half)
+    data = result["model"].card["training_data"]
+    train_lines = table[table.page_id.str.startswith("wcxb/")]
+    assert data["fit_page_share"] == 0.5
+    assert 0.2 < data["lines_fitted"] / len(train_lines) < 0.8
+    pred = result["predictions"]
+    assert len(pred[pred.fold >= 0]) == len(train_lines)

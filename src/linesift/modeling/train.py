@@ -79,6 +79,14 @@ def page_view_key(frame: pd.DataFrame) -> pd.Series:
     return frame["page_id"] + "\x00" + frame["view"]
 
 
+def _pages_kept(table: pd.DataFrame, share: float, seed: int) -> np.ndarray:
+    """Which rows of a table to fit on: those of a random ``share`` of its (page, view)s
+    (``train.fit_page_share``). Measured with it (html, seed 42, 2026-11-27): CV F1 0.8594
+    fitting half of WCXB dev, 0.8681 three quarters, 0.8694 all (another random half: 0.8647)."""
+    codes, keys = pd.factorize(page_view_key(table))
+    return (np.random.default_rng(seed).random(len(keys)) < share)[codes]
+
+
 def _views_kept(table: pd.DataFrame, per_page: int) -> np.ndarray:
     """Which rows of a text table to train on: ``per_page`` of the plain-text renderings of
     each page, rotating with a hash of the page id, so every rendering is learned from
@@ -207,6 +215,9 @@ def fit_line_model(
     if kind == "text" and tp.get("text_views_per_page"):
         # fitted on some renderings of each page (time), predicted and scored on all of them
         fittable &= _views_kept(train, tp["text_views_per_page"])
+    fit_page_share = float(tp.get("fit_page_share", 1.0))
+    if fit_page_share < 1.0:  # a point of a learning curve: fewer pages fitted, all scored
+        fittable &= _pages_kept(train, fit_page_share, tp["seed"])
     if len(unaligned):
         log.info(
             "%s: %d training page views below oracle F1 %.2f excluded from fitting (%s%s)",
@@ -322,6 +333,7 @@ def fit_line_model(
             "lines_fitted": int(fittable.sum()),
             "views": sorted(train["view"].unique().tolist()),
             "min_oracle_f1": min_oracle_f1,
+            "fit_page_share": fit_page_share,
             "unaligned_page_views_excluded": len(unaligned),
         },
         "libraries": _library_versions(),
