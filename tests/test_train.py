@@ -8,6 +8,7 @@ import json
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from linesift.modeling.model_io import ModelError, load_model, save_model
@@ -198,18 +199,26 @@ def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, par
     assert set(pred[pred.fold >= 0].page_id) >= below
 
 
+def _quick_fit(kind: str, feature_tables, prepared, params, **train) -> tuple[dict, pd.DataFrame]:
+    """``fit_line_model`` with 10 trees, every page fitted unless ``train`` (train params)
+    says otherwise; returns the result and the table's training (WCXB) lines."""
+    pages, _ = prepared
+    quick = copy.deepcopy(params)
+    quick["train"]["hgb"]["max_iter"] = 10
+    quick["train"]["min_oracle_f1"] = 0.0
+    quick["train"].update(train)
+    table = feature_tables[kind]
+    result = fit_line_model(kind, table, pages, quick)
+    return result, table[table.page_id.str.startswith("wcxb/")]
+
+
 def test_text_model_fits_some_renderings_but_scores_all(feature_tables, prepared, params):
     from linesift.prepare import TEXT_VIEWS
 
-    pages, _ = prepared
-    fast = copy.deepcopy(params)
-    fast["train"]["hgb"]["max_iter"] = 10
-    fast["train"]["min_oracle_f1"] = 0.0
-    fast["train"]["text_views_per_page"] = 2
-    table = feature_tables["text"]
-    result = fit_line_model("text", table, pages, fast)
+    result, train_lines = _quick_fit(
+        "text", feature_tables, prepared, params, text_views_per_page=2
+    )
     data = result["model"].card["training_data"]
-    train_lines = table[table.page_id.str.startswith("wcxb/")]
     # 2 of the 4 renderings of each page are fitted: about half the lines
     assert 0.3 < data["lines_fitted"] / len(train_lines) < 0.7
     assert data["lines"] == len(train_lines)
@@ -224,15 +233,8 @@ def test_text_model_fits_some_renderings_but_scores_all(feature_tables, prepared
 def test_fit_page_share_fits_fewer_pages_but_scores_all(feature_tables, prepared, params):
     """train.fit_page_share (learning curves): about that share of the training pages is
     fitted, every page is still predicted out of fold."""
-    pages, _ = prepared
-    half = copy.deepcopy(params)
-    half["train"]["hgb"]["max_iter"] = 10
-    half["train"]["min_oracle_f1"] = 0.0
-    half["train"]["fit_page_share"] = 0.5
-    table = feature_tables["html"]
-    result = fit_line_model("html", table, pages, half)
+    result, train_lines = _quick_fit("html", feature_tables, prepared, params, fit_page_share=0.5)
     data = result["model"].card["training_data"]
-    train_lines = table[table.page_id.str.startswith("wcxb/")]
     assert data["fit_page_share"] == 0.5
     assert 0.2 < data["lines_fitted"] / len(train_lines) < 0.8
     pred = result["predictions"]
