@@ -98,6 +98,36 @@ def test_repeated_gold_heading_keeps_the_copy_inside_the_article() -> None:
     assert align_labels(lines, GOLD) == [0, 0, 0, 0, 0, 0, 1, 1]
 
 
+def test_grid_keeps_as_many_copies_as_the_gold_has() -> None:
+    gold = "Crest Tee\nBlack\n$22\nArrival Tee\nBlack\n$22\nPower Tee\nWhite\n$36"
+    lines = [
+        *["Colour", "Black", "White", *FILLER],  # a filter menu: its copies are not the gold's
+        *["Crest Tee", "Black", "$22", "Arrival Tee", "Black", "$22", "Power Tee", "White", "$36"],
+    ]
+    labels = align_labels(lines, gold)
+    assert labels == [0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1]
+    assert oracle_prf(lines, labels, gold)[2] == 1.0
+
+
+def test_grid_keeps_one_copy_when_gold_copies_is_off() -> None:
+    gold = "Crest Tee\nBlack\nArrival Tee\nBlack"
+    lines = ["Black", *FILLER, "Crest Tee", "Black", "Arrival Tee", "Black"]
+    assert align_labels(lines, gold) == [0, 0, 0, 0, 0, 1, 1, 1, 1]
+    assert align_labels(lines, gold, gold_copies=False) == [0, 0, 0, 0, 0, 1, 1, 1, 0]
+
+
+def test_copies_beyond_the_golds_count_are_not_content() -> None:
+    gold = "Crest Tee\nBlack\nArrival Tee\nBlack/Grey"  # "Black" as a line once
+    lines = ["Crest Tee", "Black", "Arrival Tee", "Black", "Black/Grey"]
+    assert align_labels(lines, gold) == [1, 1, 1, 0, 1]
+
+
+def test_repeated_long_line_counted_as_a_run_of_the_gold() -> None:
+    # the gold has the paragraph twice, cut into other lines than the page's
+    gold = f"Intro: {LONG} And again: {LONG}"
+    assert align_labels([LONG, *FILLER, LONG, LONG], gold) == [1, 0, 0, 0, 0, 1, 0]
+
+
 # ---------------------------------------------------------------- rule 4: structured lines
 
 JSONLD_ONLY = "She walked home after the storm had passed over the hills."
@@ -179,22 +209,38 @@ LEDE_REST = (
 )
 
 
-def test_alignment_on_a_real_page_reaches_a_high_oracle() -> None:
-    file_id = "2865"
+def _aligned_wcxb_page(file_id: str) -> tuple[list[str], list[int], str]:
+    """A shipped WCXB page's lines, their labels and its gold text."""
     html = read_page_file(config.WCXB_DIR / "html" / f"{file_id}.html.gz")
     truth = json.loads((config.WCXB_DIR / "ground-truth" / f"{file_id}.json").read_text("utf-8"))
     gold = truth["ground_truth"]["main_content"]
     lines = segment_html(html)
     labels = align_labels(lines.text, gold, [s != SOURCE_CODE["dom"] for s in lines.source])
-    p, r, f = oracle_prf(lines.text, labels, gold)
+    return lines.text, labels, gold
+
+
+def test_alignment_on_a_real_page_reaches_a_high_oracle() -> None:
+    texts, labels, gold = _aligned_wcxb_page("2865")
+    p, r, f = oracle_prf(texts, labels, gold)
     assert f > 0.95, (p, r, f)
     first = {}
-    for text, label in zip(lines.text, labels, strict=True):
+    for text, label in zip(texts, labels, strict=True):
         first.setdefault(text, label)
     assert first["Geospatial indexes"] == 1  # a heading of the article (a gold line)
     assert first["Products"] == 0  # the site menu
     assert first["Redis is a data structure server. " + LEDE_REST] == 1
     assert 0.1 < sum(labels) / len(labels) < 0.9
+
+
+def test_product_grid_page_keeps_each_listed_copy() -> None:
+    # a collection page: the gold lists 36 T-shirts, "Black" on 13 of them; the page
+    # repeats "Black" 24 times (grid and colour filter)
+    texts, labels, gold = _aligned_wcxb_page("0633")
+    kept = Counter(t for t, label in zip(texts, labels, strict=True) if label)
+    assert gold.splitlines().count("Black") == 13
+    assert kept["Black"] == 13
+    assert kept["oversized fit"] == gold.splitlines().count("oversized fit") == 12
+    assert oracle_prf(texts, labels, gold)[2] > 0.85  # one copy of each: 0.64
 
 
 def test_page_scorer_equals_word_prf_on_real_pages(real_pages) -> None:

@@ -8,9 +8,12 @@ The rule (a line is *content* = 1, else 0):
    as a contiguous run in the gold *and* a neighbouring line (within ``short_line_window``)
    is content by rule 1 - so a heading or a price inside the article is kept, a lone "Home"
    in the navigation is not.
-3. Of a repeated text, only one copy is content (the gold has it once): the copy nearest to a
-   long content line (the first on a tie) - so a heading inside the article keeps its label
-   and its copy in a sidebar menu does not.
+3. Of a text the page repeats, as many copies are content as the gold has (at least one;
+   exactly one when ``gold_copies`` is off):
+   those nearest to a long content line or to one the page has once (first copies on a
+   tie) - so a heading inside the article keeps its label and its copy in a sidebar menu
+   does not, and a product grid whose gold lists "Black" thirteen times keeps the thirteen
+   copies beside the products' names, not those of the colour filter.
 4. A structured-data line (JSON-LD, page state) is content only when rule 1 holds and the DOM
    lines labeled content do not already cover it - so the classifier learns to use these
    lines exactly when the page has no visible main text.
@@ -21,6 +24,8 @@ any line classifier on this segmentation.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 
@@ -41,6 +46,7 @@ def align_labels(
     min_ngram_words: int = 4,
     ngram_coverage: float = 0.5,
     short_line_window: int = 2,
+    gold_copies: bool = True,
 ) -> list[int]:
     """Label each line 1 (content) or 0 (boilerplate) by alignment with ``gold``."""
     n = len(lines)
@@ -48,8 +54,8 @@ def align_labels(
         structured = [False] * n
     gold_tokens = words(gold)
     gold_grams = set(_trigrams(gold_tokens))
-    gold_lines = {" ".join(words(g)) for g in gold.splitlines()}
-    gold_lines.discard("")
+    gold_lines = Counter(" ".join(words(g)) for g in gold.splitlines())
+    del gold_lines[""]
     gold_joined = " " + " ".join(gold_tokens) + " "
     tokens = [words(t) for t in lines]
     labels = [0] * n
@@ -71,7 +77,9 @@ def align_labels(
             lo, hi = max(0, i - short_line_window), min(n, i + short_line_window + 1)
             if any(labels[j] and long_line[j] for j in range(lo, hi)):
                 labels[i] = 1
-    _keep_one_copy(lines, labels, long_line)
+    _keep_gold_copies(
+        lines, tokens, labels, long_line, gold_lines if gold_copies else None, gold_joined
+    )
     if any(structured):
         dom_grams = set()
         for i, toks in enumerate(tokens):
@@ -89,23 +97,61 @@ def align_labels(
     return labels
 
 
-def _keep_one_copy(lines: Sequence[str], labels: list[int], long_line: list[bool]) -> None:
-    """Rule 3, in place."""
+def _keep_gold_copies(
+    lines: Sequence[str],
+    tokens: Sequence[list[str]],
+    labels: list[int],
+    long_line: Sequence[bool],
+    gold_lines: Counter | None,
+    gold_joined: str,
+) -> None:
+    """Rule 3, in place. ``gold_lines``: the gold's lines (as space-joined words) counted,
+    None to keep one copy of each text; ``gold_joined``: the gold's words, space-joined and
+    space-padded."""
     copies: dict[str, list[int]] = {}
     for i, text in enumerate(lines):
         if labels[i]:
             copies.setdefault(text, []).append(i)
-    anchors = [i for i, is_long in enumerate(long_line) if is_long and labels[i]]
-    for rows in copies.values():
-        if len(rows) < 2:
+    repeated = [rows for rows in copies.values() if len(rows) > 1]
+    if not repeated:
+        return
+    # where the main text is: long content lines, and content lines the page has once
+    anchors = [
+        i
+        for i, label in enumerate(labels)
+        if label and (long_line[i] or len(copies[lines[i]]) == 1)
+    ]
+    for rows in repeated:
+        if gold_lines is None:
+            keep = 1
+        else:
+            keep = _copies_in_gold(" ".join(tokens[rows[0]]), gold_lines, gold_joined)
+        if keep >= len(rows):
             continue
         if anchors:
-            best = min(rows, key=lambda r: (min(abs(r - a) for a in anchors), r))
-        else:
-            best = rows[0]
-        for r in rows:
-            if r != best:
-                labels[r] = 0
+            rows = sorted(rows, key=lambda r: (_distance(anchors, r), r))
+        for r in rows[keep:]:
+            labels[r] = 0
+
+
+def _copies_in_gold(joined: str, gold_lines: Counter, gold_joined: str) -> int:
+    """How many copies of a line (its words space-joined) the gold has, at least 1."""
+    # equal gold lines ("Black" is not "Black/Grey"), else runs of the same words anywhere
+    # in the gold (a long line cut differently there)
+    in_gold = gold_lines.get(joined, 0)
+    if not in_gold and joined:
+        in_gold = len(re.findall(f"(?= {re.escape(joined)} )", gold_joined))
+    return max(1, in_gold)
+
+
+def _distance(sorted_rows: list[int], row: int) -> int:
+    """Distance from ``row`` to the nearest of ``sorted_rows`` (not empty)."""
+    at = bisect_left(sorted_rows, row)
+    if at == 0:
+        return sorted_rows[0] - row
+    if at == len(sorted_rows):
+        return row - sorted_rows[-1]
+    return min(row - sorted_rows[at - 1], sorted_rows[at] - row)
 
 
 def oracle_prf(lines: Sequence[str], labels: Sequence[int], gold: str) -> tuple[float, ...]:

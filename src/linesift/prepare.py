@@ -112,7 +112,8 @@ def page_views(page: Page, params: dict) -> Iterator[tuple[str, PageLines]]:
 
 def _label_page(args: tuple[Page, dict]) -> tuple[list[dict], list[pd.DataFrame]]:
     page, params = args
-    label_params = params["labels"]
+    label_params = dict(params["labels"])
+    gold_copies_views = label_params.pop("gold_copies_views", ["html"])
     page_rows, line_frames = [], []
     for view, lines in page_views(page, params):
         if page.labels is not None and view in ("html", page.format):
@@ -123,7 +124,13 @@ def _label_page(args: tuple[Page, dict]) -> tuple[list[dict], list[pd.DataFrame]
                 )
         elif page.gold is not None:
             structured = [s in _STRUCTURED for s in lines.source]
-            labels = align_labels(lines.text, page.gold, structured, **label_params)
+            labels = align_labels(
+                lines.text,
+                page.gold,
+                structured,
+                gold_copies=view in gold_copies_views,
+                **label_params,
+            )
         else:
             continue
         gold = (
