@@ -110,10 +110,11 @@ def test_grid_keeps_as_many_copies_as_the_gold_has() -> None:
 
 
 def test_grid_keeps_one_copy_when_gold_copies_is_off() -> None:
-    gold = "Crest Tee\nBlack\nArrival Tee\nBlack"
-    lines = ["Black", *FILLER, "Crest Tee", "Black", "Arrival Tee", "Black"]
-    assert align_labels(lines, gold) == [0, 0, 0, 0, 0, 1, 1, 1, 1]
-    assert align_labels(lines, gold, gold_copies=False) == [0, 0, 0, 0, 0, 1, 1, 1, 0]
+    gold = f"{LONG}\nCrest Tee\nBlack\nArrival Tee\nBlack"
+    lines = ["Black", *FILLER, LONG, "Crest Tee", "Black", "Arrival Tee", "Black"]
+    assert align_labels(lines, gold) == [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]
+    # one copy, the one nearest to a long content line
+    assert align_labels(lines, gold, gold_copies=False) == [0, 0, 0, 0, 0, 1, 1, 1, 1, 0]
 
 
 def test_copies_beyond_the_golds_count_are_not_content() -> None:

@@ -8,12 +8,13 @@ The rule (a line is *content* = 1, else 0):
    as a contiguous run in the gold *and* a neighbouring line (within ``short_line_window``)
    is content by rule 1 - so a heading or a price inside the article is kept, a lone "Home"
    in the navigation is not.
-3. Of a text the page repeats, as many copies are content as the gold has (at least one;
-   exactly one when ``gold_copies`` is off):
+3. Of a text the page repeats, as many copies are content as the gold has (at least one):
    those nearest to a long content line or to one the page has once (first copies on a
    tie) - so a heading inside the article keeps its label and its copy in a sidebar menu
    does not, and a product grid whose gold lists "Black" thirteen times keeps the thirteen
-   copies beside the products' names, not those of the colour filter.
+   copies beside the products' names, not those of the colour filter. With ``gold_copies``
+   off, one copy: the one nearest to a long content line (the rule before grids were
+   counted, which the text views keep).
 4. A structured-data line (JSON-LD, page state) is content only when rule 1 holds and the DOM
    lines labeled content do not already cover it - so the classifier learns to use these
    lines exactly when the page has no visible main text.
@@ -115,11 +116,12 @@ def _keep_gold_copies(
     repeated = [rows for rows in copies.values() if len(rows) > 1]
     if not repeated:
         return
-    # where the main text is: long content lines, and content lines the page has once
+    # where the main text is: long content lines, and (placing the gold's copies, e.g. a
+    # grid's, which may have no long line near) content lines the page has once
     anchors = [
         i
         for i, label in enumerate(labels)
-        if label and (long_line[i] or len(copies[lines[i]]) == 1)
+        if label and (long_line[i] or (gold_lines is not None and len(copies[lines[i]]) == 1))
     ]
     for rows in repeated:
         if gold_lines is None:
