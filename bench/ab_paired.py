@@ -83,7 +83,14 @@ def _run(tree: dict, pages: list, t: dict, overall_only: bool = False) -> None:
     t3 = clock()
     context = frame[list(S.CONTEXT_COLUMNS["html"])]
     base = model.card["stack"]["base_features"]
-    stacked = S.stack_features("html", prob, frame["page"].to_numpy(), X, context, base)
+    page = frame["page"].to_numpy()
+    # the page-type probabilities the second stage takes (trees from before them: none)
+    types = (
+        S.predicted_page_types(model, X, context, page)
+        if hasattr(S, "predicted_page_types")
+        else ()
+    )
+    stacked = S.stack_features("html", prob, page, X, context, base, *types)
     t4 = clock()
     model.stack_estimator.predict_proba(stacked)
     t5 = clock()

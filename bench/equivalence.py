@@ -49,7 +49,12 @@ def dump(out: str) -> None:
     import linesift
     from linesift.features import featurize, lines_frame
     from linesift.modeling.predict import Extractor
-    from linesift.modeling.stack import CONTEXT_COLUMNS, line_probabilities, stack_features
+    from linesift.modeling.stack import (
+        CONTEXT_COLUMNS,
+        line_probabilities,
+        predicted_page_types,
+        stack_features,
+    )
     from linesift.segment import segment
 
     print("linesift from", linesift.__file__, file=sys.stderr)
@@ -74,7 +79,9 @@ def dump(out: str) -> None:
             p = line_probabilities(model, X, frame["page"].to_numpy(), context, texts)
             p1 = model.estimator.predict_proba(X[model.features])[:, 1]
             base = model.card["stack"]["base_features"]
-            stacks.append(stack_features(kind, p1, frame["page"].to_numpy(), X, context, base))
+            page = frame["page"].to_numpy()
+            types = predicted_page_types(model, X, context, page)
+            stacks.append(stack_features(kind, p1, page, X, context, base, *types))
             frame["page"] += start
             frames.append(frame)
             feats.append(X)

@@ -25,7 +25,7 @@ from linesift import config
 from linesift.dataset import load_wcxb
 from linesift.features import featurize, lines_frame
 from linesift.modeling.predict import Extractor
-from linesift.modeling.stack import CONTEXT_COLUMNS, stack_features
+from linesift.modeling.stack import CONTEXT_COLUMNS, predicted_page_types, stack_features
 from linesift.modeling.tree_predict import content_probability
 from linesift.segment import segment
 
@@ -70,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         p = stage1(X, "sklearn")
         agree &= bool(np.array_equal(p, stage1(X, "rowwise")))
         context = frame[list(CONTEXT_COLUMNS["html"])]
-        s = stack_features("html", p, frame["page"].to_numpy(), X, context, base)
+        page = frame["page"].to_numpy()
+        s = stack_features(
+            "html", p, page, X, context, base, *predicted_page_types(model, X, context, page)
+        )
         stacked.append(s)
         agree &= bool(np.array_equal(stage2(s, "sklearn"), stage2(s, "rowwise")))
 

@@ -179,6 +179,29 @@ def test_final_pipeline_probabilities_are_what_extract_gives(trained, wcxb_pages
     assert len(held) and held.prob_stage1.between(0, 1).all()
 
 
+def test_the_second_stage_sees_the_page_type(trained, prepared, wcxb_pages, tmp_path):
+    """The html second stage takes the page-type model's probabilities (``page_type.py``):
+    fitted on the slice's known types, its classes the last second-stage columns."""
+    pages, _ = prepared
+    stack = trained["model"].card["stack"]
+    page_type = stack["page_type"]
+    wcxb_types = sorted(pages.loc[pages.dataset == "wcxb", "page_type"].unique())
+    assert page_type["classes"] == wcxb_types and len(wcxb_types) == 7
+    assert stack["features"][-7:] == [f"page_type_{t}" for t in wcxb_types]
+    assert len(page_type["coef"]) == 7 and len(page_type["coef"][0]) == len(page_type["inputs"])
+    # out of fold on 60 pages of 7 types (3 folds): above chance. On WCXB dev's 1,497
+    # pages, 5 folds: ~0.80 (README)
+    assert 1 / 7 < stack["page_type_cv_accuracy"] <= 1
+    # a card whose page-type inputs are not the code's is refused
+    save_model(trained["model"], tmp_path / "html")
+    card_path = tmp_path / "html" / "card.json"
+    card = json.loads(card_path.read_text())
+    card["stack"]["page_type"]["inputs"] = card["stack"]["page_type"]["inputs"][:-1]
+    card_path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="page-type inputs"):
+        load_model(tmp_path / "html")
+
+
 def test_unaligned_pages_are_scored_but_not_fitted(feature_tables, prepared, params):
     pages, _ = prepared
     html_pages = pages[(pages.view == "html") & (pages.dataset == "wcxb")]

@@ -12,7 +12,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from linesift.modeling import tree_predict
 from linesift.modeling.predict import Extractor
-from linesift.modeling.stack import CONTEXT_COLUMNS, stack_features
+from linesift.modeling.stack import CONTEXT_COLUMNS, predicted_page_types, stack_features
 from linesift.modeling.tree_predict import content_probability
 
 
@@ -32,7 +32,10 @@ def test_shipped_models_identical_on_real_pages(feature_tables, kind):
     # the second stage, on the first stage's probabilities in context
     page = pd.factorize(table["page_id"] + "\x00" + table["view"])[0]
     base = model.card["stack"]["base_features"]
-    stacked = stack_features(kind, got, page, table, table[list(CONTEXT_COLUMNS[kind])], base)
+    context = table[list(CONTEXT_COLUMNS[kind])]
+    page_types, page_type_prob = predicted_page_types(model, table, context, page)
+    assert len(page_types) == (7 if kind == "html" else 0)
+    stacked = stack_features(kind, got, page, table, context, base, page_types, page_type_prob)
     expected2 = model.stack_estimator.predict_proba(stacked)[:, 1]
     assert np.array_equal(content_probability(model.stack_estimator, stacked), expected2)
     assert 0.0 < expected2.mean() < 1.0

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import write_json
-from ..features import SCHEMA_VERSION, feature_names
+from ..features import PAGE_TYPE_INPUTS, SCHEMA_VERSION, feature_names
 
 MODEL_FILE = "model.skops"
 STACK_FILE = "stack.skops"
@@ -303,11 +303,14 @@ def check_card(card: dict[str, Any], where: str) -> None:
     if card.get("features") != feature_names(kind):
         raise ModelError(f"{where}: the card's feature list differs from the code's")
     stack = card.get("stack")
+    page_types = ((stack or {}).get("page_type") or {}).get("classes", [])
     if stack and (
         not set(stack.get("base_features", [])) <= set(feature_names(kind))
-        or stack.get("features") != stack_feature_names(kind, stack["base_features"])
+        or stack.get("features") != stack_feature_names(kind, stack["base_features"], page_types)
     ):
         raise ModelError(f"{where}: the card's second-stage feature list differs from the code's")
+    if page_types and stack["page_type"].get("inputs") != list(PAGE_TYPE_INPUTS):
+        raise ModelError(f"{where}: the card's page-type inputs differ from the code's")
 
 
 def load_verified(path: Path, expected_sha256: str | None) -> Any:

@@ -6,7 +6,9 @@ of the neighbouring lines, averaged over wider windows, over the line's containe
 lines sharing its tag path and those sharing its blocks' class/id/role words (html) or
 its blank-line block (text), and over the whole page,
 and where the line lies relative to the span of confident content lines (a headline ticker
-above an article, a related-links block below it). It is fitted on out-of-fold first-stage
+above an article, a related-links block below it); html lines also get their page's
+predicted page-type probabilities (``page_type.py``: an article's related-headlines list
+and a listing page's items look alike line by line). It is fitted on out-of-fold first-stage
 probabilities, so it learns how far to trust the first stage on unseen pages, not on the
 pages it memorised.
 
@@ -34,8 +36,10 @@ from ..features import (
     _values,
     _window_mean,
     dangling_separator_runs,
+    page_type_inputs,
 )
 from ..segment import SOURCE_CODE
+from .page_type import page_type_columns, page_type_probabilities
 from .tree_predict import FlatTrees, content_probability, feature_matrix
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "apply_rules",
     "empty_page_fallback",
     "line_probabilities",
+    "predicted_page_types",
     "select_lines",
     "stack_columns",
     "stack_feature_names",
@@ -71,9 +76,11 @@ _PAGE_SHAPE_FEATURES = {
 }
 
 
-def stack_feature_names(kind: str, base: Sequence[str]) -> list[str]:
-    """Column order of the second stage: ``base`` first-stage features, then the
-    probability features."""
+def stack_feature_names(
+    kind: str, base: Sequence[str], page_types: Sequence[str] = ()
+) -> list[str]:
+    """Column order of the second stage: ``base`` first-stage features, the probability
+    features, then the probabilities of the ``page_types`` (``page_type.py``), if any."""
     return [
         *base,
         "p",
@@ -87,6 +94,7 @@ def stack_feature_names(kind: str, base: Sequence[str]) -> list[str]:
         "lines_to_confident_line",
         *_GROUP_FEATURES[kind],
         *_PAGE_SHAPE_FEATURES[kind],
+        *page_type_columns(page_types),
     ]
 
 
@@ -97,14 +105,18 @@ def stack_features(
     features: pd.DataFrame,
     context: pd.DataFrame,
     base: Sequence[str],
+    page_types: Sequence[str] = (),
+    page_type_prob: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The second stage's input, one row per line.
 
     ``prob``: first-stage probabilities; ``page``: page codes (a page's rows contiguous, in
     order); ``features``: the first-stage feature frame (``n_words``, ``gap_before`` and the
-    ``base`` columns); ``context``: the lines' CONTEXT_COLUMNS[kind]."""
-    names = stack_feature_names(kind, base)
-    return pd.DataFrame(stack_columns(kind, prob, page, features, context, base), columns=names)
+    ``base`` columns); ``context``: the lines' CONTEXT_COLUMNS[kind]; ``page_type_prob``:
+    one row of probabilities of the ``page_types`` per page (``page_type.py``)."""
+    names = stack_feature_names(kind, base, page_types)
+    columns = stack_columns(kind, prob, page, features, context, base, page_types, page_type_prob)
+    return pd.DataFrame(columns, columns=names)
 
 
 def stack_columns(
@@ -114,6 +126,8 @@ def stack_columns(
     features: Mapping[str, Any],
     context: Mapping[str, Any],
     base: Sequence[str],
+    page_types: Sequence[str] = (),
+    page_type_prob: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """``stack_features``' columns, in its order, as arrays; ``features`` and ``context``
     may be DataFrames or dicts of columns (``featurize_columns``, ``line_columns``), so a
@@ -178,7 +192,14 @@ def stack_columns(
         with np.errstate(invalid="ignore"):
             confident_mean = _group_sum(group, p * confident, n_pages) / n_confident
         f["p_minus_confident_mean"] = p - confident_mean[group]
-    return {name: f[name] for name in stack_feature_names(kind, base)}
+    if len(page_types):
+        if page_type_prob is None:
+            raise ValueError("page types named without their probabilities")
+        for name, column in zip(
+            page_type_columns(page_types), np.asarray(page_type_prob).T, strict=True
+        ):
+            f[name] = column[group] if n else np.zeros(0)
+    return {name: f[name] for name in stack_feature_names(kind, base, page_types)}
 
 
 def _group_probs(
@@ -204,6 +225,21 @@ def _group_probs(
         f[f"{name}_p_{stat}"] = value
 
 
+def predicted_page_types(
+    model: Any,
+    features: pd.DataFrame | Mapping[str, Any],
+    context: pd.DataFrame | Mapping[str, Any],
+    page: np.ndarray,
+) -> tuple[list[str], np.ndarray | None]:
+    """The page types the model's second stage takes (its card's ``stack.page_type``) and
+    one row of their probabilities per page; ``([], None)`` for a model without them."""
+    page_type = (model.card.get("stack") or {}).get("page_type")
+    if not page_type:
+        return [], None
+    inputs = page_type_inputs(features, context, page)
+    return list(page_type["classes"]), page_type_probabilities(page_type, inputs)
+
+
 def line_probabilities(
     model: Any,
     features: pd.DataFrame | Mapping[str, np.ndarray],
@@ -223,8 +259,11 @@ def line_probabilities(
     second = model.second_stage
     if second is not None:
         base = model.card["stack"]["base_features"]
-        stacked = stack_columns(model.kind, prob, page, features, context, base)
-        names = stack_feature_names(model.kind, base)
+        page_types, page_type_prob = predicted_page_types(model, features, context, page)
+        stacked = stack_columns(
+            model.kind, prob, page, features, context, base, page_types, page_type_prob
+        )
+        names = stack_feature_names(model.kind, base, page_types)
         prob = _probability(second, stacked, names)
     rules = model.card.get("rules")
     if rules:

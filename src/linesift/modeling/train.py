@@ -31,10 +31,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
 from .. import config
-from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names
+from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names, page_type_inputs
 from ..prepare import write_parquet
 from ..scoring import PageScorer
 from .model_io import TRUSTED_TYPES, LineModel, save_model, sha256_of, write_card
+from .page_type import fit_page_type, page_type_probabilities
 from .stack import (
     CONTEXT_COLUMNS,
     apply_rules,
@@ -199,6 +200,7 @@ def fit_line_model(
     table = table.assign(
         dataset=page_meta.loc[table["page_id"], "dataset"].to_numpy(),
         domain=page_meta.loc[table["page_id"], "domain"].to_numpy(),
+        page_type=page_meta.loc[table["page_id"], "page_type"].to_numpy(),
     )
     is_train = table["dataset"].isin(tp["train_datasets"]).to_numpy()
     train = table[is_train].reset_index(drop=True)
@@ -368,14 +370,23 @@ def _fit_stack(
     final-on-training-pages and held-out probabilities."""
     oof1, train_prob1, held_prob1 = stage1
     base = list(tp["stack"]["base_features"][kind])
-    names = stack_feature_names(kind, base)
     context = list(CONTEXT_COLUMNS[kind])
     train_page = pd.factorize(page_view_key(train))[0]
-    X_oof = stack_features(kind, oof1, train_page, train, train[context], base)
-    X_final = stack_features(kind, train_prob1, train_page, train, train[context], base)
+    held_page = pd.factorize(page_view_key(held_out))[0]
+    page_type = _fit_page_types(kind, tp, train, held_out, train_page, held_page, splits)
+    classes = page_type["model"]["classes"] if page_type else []
+    oof_types, final_types, held_types = (
+        (page_type["oof"], page_type["final"], page_type["held"]) if page_type else (None,) * 3
+    )
+    names = stack_feature_names(kind, base, classes)
+    X_oof = stack_features(kind, oof1, train_page, train, train[context], base, classes, oof_types)
+    X_final = stack_features(
+        kind, train_prob1, train_page, train, train[context], base, classes, final_types
+    )
     if len(held_out):
-        held_page = pd.factorize(page_view_key(held_out))[0]
-        X_held = stack_features(kind, held_prob1, held_page, held_out, held_out[context], base)
+        X_held = stack_features(
+            kind, held_prob1, held_page, held_out, held_out[context], base, classes, held_types
+        )
         X_final = pd.concat([X_final, X_held], ignore_index=True)
     hgb, seed = tp["stack"]["hgb"], tp["seed"]
     fit_jobs = [(fit, X_oof.iloc[val]) for (fit, _), (_, val) in zip(jobs, splits, strict=False)]
@@ -389,7 +400,70 @@ def _fit_stack(
         oof[val_rows] = prob
     stack, final_prob = fitted[-1]
     card = {"base_features": base, "features": names, "hgb": hgb}
+    if page_type:
+        card["page_type"] = page_type["model"]
+        card["page_type_cv_accuracy"] = page_type["cv_accuracy"]
     return stack, card, oof, final_prob[: len(train)], final_prob[len(train) :]
+
+
+def _fit_page_types(
+    kind: str,
+    tp: dict[str, Any],
+    train: pd.DataFrame,
+    held_out: pd.DataFrame,
+    train_page: np.ndarray,
+    held_page: np.ndarray,
+    splits: list[tuple[np.ndarray, np.ndarray]],
+) -> dict[str, Any] | None:
+    """The page-type model (``page_type.py``) for the second stage, if ``train.stack.
+    page_type`` names this kind: out-of-fold probabilities for the training pages (the
+    line models' folds), the final model's for them and for the held-out pages. Pages of
+    unknown type (native labeled pages without one) are predicted, not fitted on."""
+    settings = tp["stack"].get("page_type") or {}
+    if kind not in settings.get("kinds", []):
+        return None
+    context = list(CONTEXT_COLUMNS[kind])
+    X = page_type_inputs(train, train[context], train_page)
+    starts = np.flatnonzero(np.r_[True, train_page[1:] != train_page[:-1]])
+    types = train["page_type"].to_numpy()[starts].astype(str)
+    known = types != "unknown"
+    if len(set(types[known])) < 2:
+        log.info("%s: fewer than two known page types: no page-type model", kind)
+        return None
+    C, seed = float(settings.get("C", 0.1)), tp["seed"]
+    final = fit_page_type(X[known], types[known], C, seed)
+    oof = np.zeros((len(X), len(final["classes"])))
+    for fit_rows, val_rows in splits:
+        fit_pages = np.zeros(len(X), dtype=bool)
+        fit_pages[np.unique(train_page[fit_rows])] = True
+        val_pages = np.unique(train_page[val_rows])
+        model = fit_page_type(X[fit_pages & known], types[fit_pages & known], C, seed)
+        prob = page_type_probabilities(model, X[val_pages])
+        # a class absent from a fold's pages gets probability 0 there
+        columns = [
+            model["classes"].index(c) if c in model["classes"] else -1 for c in final["classes"]
+        ]
+        oof[val_pages] = np.where(np.array(columns) >= 0, prob[:, columns], 0.0)
+    predicted = np.array(final["classes"])[oof.argmax(axis=1)]
+    accuracy = round(float((predicted == types)[known].mean()), 4)
+    log.info(
+        "%s: page-type model, out-of-fold accuracy %.3f over %d pages",
+        kind,
+        accuracy,
+        int(known.sum()),
+    )
+    held = np.zeros((0, len(final["classes"])))
+    if len(held_out):
+        held = page_type_probabilities(
+            final, page_type_inputs(held_out, held_out[context], held_page)
+        )
+    return {
+        "model": final,
+        "oof": oof,
+        "final": page_type_probabilities(final, X),
+        "held": held,
+        "cv_accuracy": accuracy,
+    }
 
 
 def train_kind(
