@@ -1019,7 +1019,9 @@ def _drive(
 def write_peer_scores(records: Sequence[dict[str, Any]], path: Path) -> int:
     """Write the peers' per-page word P/R/F1 (the ``--per-page`` records) as a gzipped CSV,
     atomically; the evaluate stage of every training run plots its F1 per page type beside
-    theirs on the same pages. Returns the number of rows."""
+    theirs on the same pages. Peers not in ``records`` keep their rows from the file (a run
+    with ``--peers trafilatura`` replaced every other peer's scores before). Returns the
+    number of rows."""
     import pandas as pd
 
     frame = pd.DataFrame(
@@ -1035,6 +1037,10 @@ def write_peer_scores(records: Sequence[dict[str, Any]], path: Path) -> int:
         }
         for r in records
     )
+    if Path(path).exists():
+        kept = pd.read_csv(path)
+        kept = kept[~kept["extractor"].isin(set(frame["extractor"]))]
+        frame = pd.concat([kept, frame], ignore_index=True)
     from linesift.atomic import atomic_path
 
     with atomic_path(path) as tmp:
