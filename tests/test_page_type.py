@@ -96,3 +96,23 @@ def test_the_page_type_model_matches_scikit_learn_and_refuses_other_inputs():
     assert np.allclose(prob, reference.predict_proba(Z), atol=1e-6)
     with pytest.raises(ValueError, match="other inputs"):
         page_type_probabilities(model | {"inputs": ["og_article"]}, X)
+
+
+@pytest.mark.parametrize(
+    ("data", "needle", "end", "limit", "ends"),
+    [
+        (b"a itemtype b itemtype c", b"itemtype", 100, -1, [10, 21]),
+        (b"a itemtype b itemtype c", b"itemtype", 100, 1, [10]),
+        (b"a itemtype b itemtype c", b"itemtype", 20, -1, [10]),  # the second ends past 20
+        (b"aaaaa", b"aa", 5, -1, [2, 4]),  # occurrences do not overlap
+        (b"", b"x", 0, -1, []),
+        (b"<head></head><p>", b"</head", 16, 1, [12]),
+    ],
+)
+def test_compiled_needle_scan_equals_the_python_one(data, needle, end, limit, ends):
+    from linesift import segment
+
+    assert segment._needle_ends(data, needle, end, limit) == ends
+    if segment._cwalk is None:
+        pytest.skip("compiled walk not built")
+    assert segment._cwalk.needle_ends(data, needle, end, limit) == ends

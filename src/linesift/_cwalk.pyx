@@ -1645,3 +1645,33 @@ def encode_page(str html not None) -> tuple:
         if j == n:  # whitespace only after it: no cut
             start = end = -1
     return result, start, end
+
+
+# ---- literal scans of the page for ``segment.page_meta``
+
+cdef extern from "string.h":
+    # glibc's (also BSD's and macOS's): two-way search with vector loads, ~3x bytes.find
+    void* memmem(const void* haystack, size_t haystacklen, const void* needle, size_t needlelen)
+
+
+def needle_ends(bytes data, bytes needle, Py_ssize_t end, Py_ssize_t limit=-1) -> list:
+    """Where the occurrences of ``needle`` in ``data[:end]`` end, in order (at most
+    ``limit`` of them; -1: all): ``segment._needle_ends``, by ``memmem``."""
+    cdef const char* base = data
+    cdef const char* nd = needle
+    cdef Py_ssize_t n = len(needle)
+    cdef Py_ssize_t pos = 0
+    cdef const char* hit
+    cdef list out = []
+    if end > len(data):
+        end = len(data)
+    if n == 0:
+        return out
+    while limit != 0 and end - pos >= n:
+        hit = <const char*>memmem(base + pos, <size_t>(end - pos), nd, <size_t>n)
+        if hit == NULL:
+            break
+        pos = (hit - base) + n
+        out.append(pos)
+        limit -= 1
+    return out
