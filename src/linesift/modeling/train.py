@@ -31,7 +31,13 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.model_selection import GroupKFold
 
 from .. import config
-from ..features import CATEGORICAL, SCHEMA_VERSION, feature_names, page_type_inputs
+from ..features import (
+    CATEGORICAL,
+    SCHEMA_VERSION,
+    _page_starts,
+    feature_names,
+    page_type_inputs,
+)
 from ..prepare import write_parquet
 from ..scoring import PageScorer
 from .model_io import TRUSTED_TYPES, LineModel, save_model, sha256_of, write_card
@@ -424,7 +430,7 @@ def _fit_page_types(
         return None
     context = list(CONTEXT_COLUMNS[kind])
     X = page_type_inputs(train, train[context], train_page)
-    starts = np.flatnonzero(np.r_[True, train_page[1:] != train_page[:-1]])
+    starts = np.flatnonzero(_page_starts(train_page)[0] == 0)  # each page's first row
     types = train["page_type"].to_numpy()[starts].astype(str)
     known = types != "unknown"
     if len(set(types[known])) < 2:
