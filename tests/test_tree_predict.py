@@ -42,6 +42,14 @@ def test_shipped_models_identical_on_real_pages(feature_tables, kind):
     # the shipped flat trees (what extraction predicts from) give the same, bit for bit
     assert np.array_equal(model.trees.probability(X), expected)
     assert np.array_equal(model.stack_trees.probability(stacked), expected2)
+    # the second stage never scores a line lower because the first stage is surer of it
+    # (train.stack.hgb.monotonic_cst), whatever the rest of its inputs
+    rows = stacked.sample(300, random_state=0)
+    sweep = np.array(
+        [model.stack_trees.probability(rows.assign(p=v)) for v in np.linspace(0, 1, 21)]
+    )
+    assert np.all(np.diff(sweep, axis=0) >= 0)
+    assert np.any(np.diff(sweep, axis=0) > 0.01)  # and it does rise
 
 
 def test_checked_flat_trees_round_trip_and_catch_a_wrong_tree(tmp_path, monkeypatch):
